@@ -1,0 +1,166 @@
+/*
+ * abi.c - the exported vlsb_* functions: argument checks common to every
+ * backend, then a call through the chosen backend's table.
+ */
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "vcl.h"
+#include "vlsb.h"
+
+static const vlsb_backend_ops_t *be;
+static int be_id = -1, be_mode = -1;
+
+int option_get(const char *options, const char *key, char *out, int cap) {
+  if (!options || !key || cap <= 0)
+    return 0;
+  size_t kl = strlen(key);
+  const char *p = options;
+  while (*p) {
+    while (*p == ';' || *p == ' ')
+      p++;
+    if (!strncmp(p, key, kl) && p[kl] == '=') {
+      p += kl + 1;
+      int n = 0;
+      while (p[n] && p[n] != ';' && n < cap - 1) {
+        out[n] = p[n];
+        n++;
+      }
+      out[n] = 0;
+      return 1;
+    }
+    p = strchr(p, ';');
+    if (!p)
+      break;
+  }
+  return 0;
+}
+
+double vlsb_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+void vlsb_stop_waits(int stop) { atomic_store(&vcl_stop_flag, stop ? 1 : 0); }
+
+int vlsb_app_init(int backend, int mode, const char *options) {
+  if (mode < VLSB_MODE_SINGLE || mode > VLSB_MODE_PROCESS)
+    return -EINVAL;
+  const vlsb_backend_ops_t *ops;
+  if (backend == VLSB_BACKEND_KERNEL)
+    ops = &kernel_backend;
+  else if (backend == VLSB_BACKEND_VPP)
+    ops = &vpp_backend;
+  else
+    return -EINVAL;
+  if (be)
+    return be_id == backend && be_mode == mode ? 0 : -EALREADY;
+  int rv = ops->app_init(mode, options);
+  if (rv < 0)
+    return rv;
+  be = ops;
+  be_id = backend;
+  be_mode = mode;
+  return 0;
+}
+
+int vlsb_app_fini(void) {
+  if (!be)
+    return 0;
+  int rv = be->app_fini();
+  be = 0;
+  be_id = be_mode = -1;
+  return rv;
+}
+
+int vlsb_app_backend(void) { return be ? be_id : -ENOTCONN; }
+int vlsb_app_mode(void) { return be ? be_mode : -ENOTCONN; }
+
+#define NEED_APP() \
+  do {             \
+    if (!be)       \
+      return -ENOTCONN; \
+  } while (0)
+
+int vlsb_create(int proto, int nonblocking) {
+  NEED_APP();
+  return be->create(proto, nonblocking);
+}
+int vlsb_bind(int h, const uint8_t *ep) {
+  NEED_APP();
+  return ep ? be->bind(h, ep) : -EINVAL;
+}
+int vlsb_listen(int h, int backlog) {
+  NEED_APP();
+  return be->listen(h, backlog);
+}
+int vlsb_accept(int h, uint8_t *ep_out, int flags) {
+  NEED_APP();
+  return be->accept(h, ep_out, flags);
+}
+int vlsb_connect(int h, const uint8_t *ep) {
+  NEED_APP();
+  return ep ? be->connect(h, ep) : -EINVAL;
+}
+int vlsb_read(int h, void *buf, int len) {
+  NEED_APP();
+  return be->read(h, buf, len);
+}
+int vlsb_write(int h, const void *buf, int len) {
+  NEED_APP();
+  return be->write(h, buf, len);
+}
+int vlsb_shutdown(int h, int how) {
+  NEED_APP();
+  return be->shutdown(h, how);
+}
+int vlsb_close(int h) {
+  NEED_APP();
+  return be->close(h);
+}
+int vlsb_attr(int h, int op, int value, uint8_t *ep_out) {
+  NEED_APP();
+  return be->attr(h, op, value, ep_out);
+}
+int vlsb_epoll_create(void) {
+  NEED_APP();
+  return be->epoll_create();
+}
+int vlsb_epoll_ctl(int ep, int op, int h, uint32_t events, uint32_t data) {
+  NEED_APP();
+  return be->epoll_ctl(ep, op, h, events, data);
+}
+int vlsb_epoll_wait(int ep, uint32_t *evs, int max_events, int timeout_ms) {
+  NEED_APP();
+  if (!evs || max_events <= 0)
+    return -EINVAL;
+  return be->epoll_wait(ep, evs, max_events, timeout_ms);
+}
+int vlsb_worker_register(void) {
+  NEED_APP();
+  return be->worker_register();
+}
+int vlsb_worker_unregister(void) {
+  NEED_APP();
+  return be->worker_unregister();
+}
+int vlsb_worker_index(void) {
+  NEED_APP();
+  int w = be->worker_index();
+  return w < 0 ? -ENOENT : w;
+}
+
+const char *vlsb_strerror(int err) {
+  if (err < 0)
+    err = -err;
+  if (err == 0)
+    return "success";
+  static const char *const unknown = "unknown error";
+  const char *s = strerrordesc_np(err);
+  return s ? s : unknown;
+}

@@ -1,0 +1,122 @@
+/*
+ * counters.c - the counters snapshot (JSON for the ABI) and the migration
+ * RPC latency ring that TypeScript drains into an HDR histogram.
+ */
+
+#include "counters.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "locks.h"
+#include "vlsb.h"
+
+counters_shm_t *cnt;
+
+const char *const lock_class_names[LK_N_CLASSES] = {
+    "pool", "session", "handle_map", "spool", "mq", "worker_rpc", "shared_data",
+};
+lock_stats_slot_t lock_stats[LOCK_SLOTS];
+_Thread_local int lock_slot;
+
+int counters_map(void) {
+  if (cnt)
+    return 0;
+  void *p = mmap(0, sizeof *cnt, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return -errno;
+  cnt = p;
+  return 0;
+}
+
+void counters_reset(void) {
+  if (cnt)
+    memset(cnt, 0, sizeof *cnt);
+  memset(lock_stats, 0, sizeof lock_stats);
+}
+
+/* ---- RPC latency ring (ns); overwrites the oldest when not drained ---- */
+#define RPC_RING 65536
+static double rpc_ring[RPC_RING];
+static uint64_t rpc_head, rpc_tail;
+static pthread_mutex_t rpc_ring_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void rpc_latency_record(double ns) {
+  pthread_mutex_lock(&rpc_ring_lock);
+  rpc_ring[rpc_tail++ % RPC_RING] = ns;
+  if (rpc_tail - rpc_head > RPC_RING)
+    rpc_head = rpc_tail - RPC_RING;
+  pthread_mutex_unlock(&rpc_ring_lock);
+}
+
+int vlsb_rpc_latencies(double *out, int max) {
+  if (!out || max < 0)
+    return -EINVAL;
+  pthread_mutex_lock(&rpc_ring_lock);
+  int n = 0;
+  while (n < max && rpc_head < rpc_tail)
+    out[n++] = rpc_ring[rpc_head++ % RPC_RING];
+  pthread_mutex_unlock(&rpc_ring_lock);
+  return n;
+}
+
+/* ---- JSON snapshot ---- */
+typedef struct {
+  char *buf;
+  int cap, len;
+} jbuf_t;
+
+static void jp(jbuf_t *j, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int room = j->cap - j->len;
+  int n = vsnprintf(j->buf + (j->len < j->cap ? j->len : j->cap), room > 0 ? (size_t)room : 0,
+                    fmt, ap);
+  va_end(ap);
+  j->len += n;
+}
+
+int vlsb_counters_json(char *buf, int cap) {
+  if (!buf || cap <= 0)
+    return -EINVAL;
+  jbuf_t j = {buf, cap, 0};
+  uint64_t acq[LK_N_CLASSES] = {0}, con[LK_N_CLASSES] = {0};
+  for (int s = 0; s < LOCK_SLOTS; s++)
+    for (int c = 0; c < LK_N_CLASSES; c++) {
+      acq[c] += __atomic_load_n(&lock_stats[s].acq[c], __ATOMIC_RELAXED);
+      con[c] += __atomic_load_n(&lock_stats[s].contended[c], __ATOMIC_RELAXED);
+    }
+  jp(&j, "{\"backend\":%d,\"mode\":%d,\"locks\":{", vlsb_app_backend(), vlsb_app_mode());
+  for (int c = 0; c < LK_N_CLASSES; c++)
+    jp(&j, "%s\"%s\":{\"acquired\":%llu,\"contended\":%llu}", c ? "," : "", lock_class_names[c],
+       (unsigned long long)acq[c], (unsigned long long)con[c]);
+  jp(&j, "},\"workers\":[");
+  int first = 1;
+  for (int w = 0; cnt && w < VCL_MAX_WORKERS; w++) {
+    wrk_counters_t *c = &cnt->wrk[w];
+    if (!c->used)
+      continue;
+    jp(&j,
+       "%s{\"index\":%d,\"pid\":%d,\"accepts\":%llu,\"readCalls\":%llu,\"writeCalls\":%llu,"
+       "\"bytesIn\":%llu,\"bytesOut\":%llu,\"errors\":%llu,\"migrationsOk\":%llu,"
+       "\"migrationsFailed\":%llu,\"migrationsTimedOut\":%llu,\"rpcsSent\":%llu,"
+       "\"rpcsServed\":%llu,\"cleanupsSent\":%llu,\"listenerStarts\":%llu}",
+       first ? "" : ",", w, c->pid, (unsigned long long)c->accepts,
+       (unsigned long long)c->msgs_in, (unsigned long long)c->msgs_out,
+       (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
+       (unsigned long long)c->errors, (unsigned long long)c->migrations_ok,
+       (unsigned long long)c->migrations_failed, (unsigned long long)c->migrations_timeout,
+       (unsigned long long)c->rpcs_sent, (unsigned long long)c->rpcs_served,
+       (unsigned long long)c->cleanups_sent, (unsigned long long)c->listener_starts);
+    first = 0;
+  }
+  jp(&j, "],\"childCleanups\":%llu,\"forks\":%llu}",
+     (unsigned long long)(cnt ? cnt->child_cleanups : 0), (unsigned long long)(cnt ? cnt->forks : 0));
+  if (j.len >= cap)
+    return -ENOSPC;
+  return j.len;
+}

@@ -1,0 +1,165 @@
+/*
+ * locks.h - the VLS lock primitives, counted.
+ *
+ * Each lock belongs to a class (pool, session, ...). Every acquisition and
+ * every acquisition that found the lock taken (contended) is counted per
+ * class, in a per-thread slot so the counting itself adds no shared cache
+ * line traffic. The counters are summed by counters.c.
+ *
+ * The spin paths yield after a few tries: these machines have 2 cores, and a
+ * spinning thread would otherwise burn the holder's core.
+ *
+ * Lock order (outer first), the same in every call:
+ *   spool/mq (single mode) -> vls pool -> vls session -> handle map
+ *   -> shared-data pool -> shared data.   The worker-RPC lock is only taken
+ *   with no session or pool lock held.
+ */
+#ifndef VLSB_LOCKS_H
+#define VLSB_LOCKS_H
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+enum lock_class {
+  LK_POOL = 0,   /* VLS session pool rwlock */
+  LK_SESSION,    /* per VLS session spinlock */
+  LK_HANDLE_MAP, /* VCL handle -> VLS handle rwlock (thread mode) */
+  LK_SPOOL,      /* VCL pool rwlock (single mode guard) */
+  LK_MQ,         /* VCL message-queue mutex (single mode guard) */
+  LK_RPC,        /* worker-RPC lock (thread mode migration) */
+  LK_SHARED,     /* shared-data pool and shared data (process mode) */
+  LK_N_CLASSES
+};
+
+extern const char *const lock_class_names[LK_N_CLASSES];
+
+#define LOCK_SLOTS 64
+typedef struct {
+  uint64_t acq[LK_N_CLASSES];
+  uint64_t contended[LK_N_CLASSES];
+  char pad[64];
+} lock_stats_slot_t;
+
+extern lock_stats_slot_t lock_stats[LOCK_SLOTS];
+extern _Thread_local int lock_slot;
+
+static inline void lock_count(int cls, int contended) {
+  lock_stats_slot_t *s = &lock_stats[lock_slot];
+  s->acq[cls]++;
+  if (contended)
+    s->contended[cls]++;
+}
+
+static inline void cpu_relax_n(unsigned *spins) {
+  if (++*spins < 64)
+    __builtin_ia32_pause();
+  else
+    sched_yield();
+}
+
+/* ---- spinlock ---- */
+typedef struct {
+  atomic_int v;
+} spinlock_t;
+
+static inline void spin_init(spinlock_t *l) { atomic_init(&l->v, 0); }
+
+static inline int spin_trylock(spinlock_t *l) {
+  int z = 0;
+  return atomic_compare_exchange_strong_explicit(&l->v, &z, 1, memory_order_acquire,
+                                                 memory_order_relaxed);
+}
+
+static inline void spin_lock(spinlock_t *l, int cls) {
+  if (spin_trylock(l)) {
+    lock_count(cls, 0);
+    return;
+  }
+  unsigned spins = 0;
+  while (atomic_load_explicit(&l->v, memory_order_relaxed) || !spin_trylock(l))
+    cpu_relax_n(&spins);
+  lock_count(cls, 1);
+}
+
+static inline void spin_unlock(spinlock_t *l) {
+  atomic_store_explicit(&l->v, 0, memory_order_release);
+}
+
+/* ---- writer-preferring rwlock ----
+ * A reader waits while a writer holds or waits for the lock: in VLS a writer
+ * is usually a close or an alloc that everyone else must let through. */
+typedef struct {
+  atomic_int readers;
+  atomic_int writer;
+  atomic_int writers_waiting;
+} rwlock_t;
+
+static inline void rw_init(rwlock_t *l) {
+  atomic_init(&l->readers, 0);
+  atomic_init(&l->writer, 0);
+  atomic_init(&l->writers_waiting, 0);
+}
+
+static inline void rw_rlock(rwlock_t *l, int cls) {
+  unsigned spins = 0;
+  int contended = 0;
+  for (;;) {
+    if (atomic_load(&l->writer) || atomic_load(&l->writers_waiting)) {
+      contended = 1;
+      cpu_relax_n(&spins);
+      continue;
+    }
+    atomic_fetch_add(&l->readers, 1);
+    if (!atomic_load(&l->writer))
+      break;
+    atomic_fetch_sub(&l->readers, 1);
+  }
+  lock_count(cls, contended);
+}
+
+static inline void rw_runlock(rwlock_t *l) { atomic_fetch_sub(&l->readers, 1); }
+
+static inline int rw_try_wlock(rwlock_t *l) {
+  int z = 0;
+  if (!atomic_compare_exchange_strong(&l->writer, &z, 1))
+    return 0;
+  if (atomic_load(&l->readers) == 0)
+    return 1;
+  atomic_store(&l->writer, 0);
+  return 0;
+}
+
+static inline void rw_wlock(rwlock_t *l, int cls) {
+  unsigned spins = 0;
+  int contended = 0;
+  atomic_fetch_add(&l->writers_waiting, 1);
+  for (;;) {
+    int z = 0;
+    if (atomic_compare_exchange_strong(&l->writer, &z, 1))
+      break;
+    contended = 1;
+    cpu_relax_n(&spins);
+  }
+  atomic_fetch_sub(&l->writers_waiting, 1);
+  while (atomic_load(&l->readers)) {
+    contended = 1;
+    cpu_relax_n(&spins);
+  }
+  lock_count(cls, contended);
+}
+
+static inline void rw_wunlock(rwlock_t *l) { atomic_store(&l->writer, 0); }
+
+/* ---- counted mutex (the single-mode mq lock) ---- */
+static inline void mutex_lock_counted(pthread_mutex_t *m, int cls) {
+  if (pthread_mutex_trylock(m) == 0) {
+    lock_count(cls, 0);
+    return;
+  }
+  pthread_mutex_lock(m);
+  lock_count(cls, 1);
+}
+
+#endif

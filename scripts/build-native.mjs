@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// Builds the native core with the system C compiler (cc, or $CC) into
+// native/build*/, only when a source or header is newer than its output.
+// Runs on `npm install` (postinstall), and is called by src/native/ffi.ts
+// before the library is opened, so no run ever uses a stale core.
+//
+//   node scripts/build-native.mjs                 libvlsb.so + c-echo
+//   node scripts/build-native.mjs --variant asan  AddressSanitizer+UBSan build
+//   node scripts/build-native.mjs --variant tsan  ThreadSanitizer build
+//   node scripts/build-native.mjs --tests         also the C tests (native/test/*.c)
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const nat = join(root, "native");
+
+const VARIANTS = {
+  release: { dir: "build", cc: process.env.CC || "cc", flags: ["-O2", "-g"] },
+  asan: {
+    dir: "build-asan",
+    cc: process.env.CC || "clang",
+    flags: ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"],
+  },
+  tsan: { dir: "build-tsan", cc: process.env.CC || "clang", flags: ["-O1", "-g", "-fsanitize=thread"] },
+};
+const BASE = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-fPIC", "-pthread", `-I${join(nat, "include")}`];
+
+const list = (dir, ext) =>
+  existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => join(dir, f)) : [];
+const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
+
+/** Sources of the core library (everything in native/src but the anchor). */
+export function coreSources() {
+  return list(join(nat, "src"), ".c").filter((f) => !f.endsWith("c_echo.c")).sort();
+}
+
+function headers() {
+  return [...list(join(nat, "src"), ".h"), ...list(join(nat, "include"), ".h"), fileURLToPath(import.meta.url)];
+}
+
+function stale(out, inputs) {
+  const t = mtime(out);
+  return t === 0 || inputs.some((f) => mtime(f) > t);
+}
+
+function cc(v, args) {
+  const r = spawnSync(v.cc, [...BASE, ...v.flags, ...args], { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.error) throw new Error(`cannot run the C compiler '${v.cc}': ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`native build failed (${v.cc} exited ${r.status})`);
+}
+
+/** Builds what is stale for a variant; returns the library path. */
+export function buildNative({ variant = "release", tests = false, quiet = false } = {}) {
+  const v = VARIANTS[variant];
+  if (!v) throw new Error(`unknown variant '${variant}'`);
+  const out = join(nat, v.dir);
+  mkdirSync(out, { recursive: true });
+  const core = coreSources();
+  const hdrs = headers();
+  const lib = join(out, "libvlsb.so");
+  const say = (m) => quiet || console.error(`[build-native] ${m}`);
+  if (stale(lib, [...core, ...hdrs])) {
+    say(`compiling ${lib}`);
+    cc(v, ["-shared", "-o", lib, ...core, "-ldl"]);
+  }
+  const echo = join(out, "c-echo");
+  const echoSrc = join(nat, "src", "c_echo.c");
+  if (stale(echo, [echoSrc])) {
+    say(`compiling ${echo}`);
+    cc(v, ["-o", echo, echoSrc]);
+  }
+  if (tests) {
+    for (const t of list(join(nat, "test"), ".c")) {
+      const bin = join(out, "test_" + t.split("/").pop().replace(/\.c$/, ""));
+      if (stale(bin, [t, ...core, ...hdrs, ...list(join(nat, "test"), ".h")])) {
+        say(`compiling ${bin}`);
+        cc(v, ["-o", bin, `-I${join(nat, "src")}`, t, ...core, "-ldl"]);
+      }
+    }
+  }
+  return lib;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const vi = args.indexOf("--variant");
+  try {
+    buildNative({ variant: vi >= 0 ? args[vi + 1] : "release", tests: args.includes("--tests") });
+  } catch (e) {
+    console.error(`build-native: ${e.message}`);
+    process.exit(1);
+  }
+}

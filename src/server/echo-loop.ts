@@ -1,0 +1,149 @@
+/**
+ * The JS echo loop a server worker runs: epoll_wait in batches, accept
+ * pending connections, read and write back, all through the VLS ABI.
+ *
+ * Per echoed message: one read and one write FFI call (plus one epoll_wait
+ * per batch of events). A short write keeps only the unsent rest and stops
+ * reading that connection until it drains (EPOLLOUT), so memory per
+ * connection is bounded by one read buffer.
+ *
+ * Epoll data is the session handle itself, so a session accepted by one
+ * worker and added to another worker's epoll set (single mode) needs no
+ * hand-over message: the owner of the set adopts it on its first event.
+ */
+import { raw } from "../native/ffi.ts";
+import { Errno } from "../native/errno.ts";
+import { EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLERR, EPOLLHUP, EPOLL_CTL_ADD, EPOLL_CTL_MOD, O_NONBLOCK } from "../native/vls.ts";
+import type { EchoCounters } from "./protocol.ts";
+
+/** Epoll data marking the listener. */
+export const LISTENER_TAG = 0xffffffff;
+const MAX_EVENTS = 256;
+const BUF_SIZE = 64 * 1024;
+const WAIT_MS = 50;
+const SLOT_MASK = 0xffffff;
+
+/** Where accepted sessions go: every set in `targets`, round robin. */
+export interface EchoLoopSetup {
+  ep: number;
+  listener: number;
+  targets: number[];
+  control: Int32Array;
+  maxConnections: number;
+}
+
+/** Runs until control[0] becomes 1, counting into `counters`. */
+export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
+  const { ep, listener, targets, control, maxConnections } = s;
+  const evs = new Uint32Array(new ArrayBuffer(8 * MAX_EVENTS));
+  const buf = new Uint8Array(new ArrayBuffer(BUF_SIZE));
+  // Per-session state, indexed by handle & SLOT_MASK: handle + 1, or 0.
+  const known: number[] = [];
+  const pending: (Uint8Array | null)[] = [];
+  let rr = 0;
+
+  const forget = (h: number) => {
+    const i = h & SLOT_MASK;
+    known[i] = 0;
+    pending[i] = null;
+    Atomics.sub(control, 3, 1);
+    counters.closed++;
+  };
+  const close = (h: number) => {
+    raw.vlsb_close(h);
+    forget(h);
+  };
+
+  const acceptAll = () => {
+    for (;;) {
+      const h = raw.vlsb_accept(listener, null, O_NONBLOCK);
+      if (h < 0) {
+        if (h !== -Errno.EAGAIN) counters.errors++;
+        return;
+      }
+      if (Atomics.add(control, 3, 1) >= maxConnections) {
+        // Over the cap: refused and counted, never allowed to exhaust memory.
+        Atomics.sub(control, 3, 1);
+        raw.vlsb_close(h);
+        counters.refused++;
+        continue;
+      }
+      const target = targets[rr++ % targets.length];
+      if (raw.vlsb_epoll_ctl(target, EPOLL_CTL_ADD, h, EPOLLIN | EPOLLRDHUP, h) < 0) {
+        counters.errors++;
+        raw.vlsb_close(h);
+        Atomics.sub(control, 3, 1);
+        continue;
+      }
+      counters.accepted++;
+    }
+  };
+
+  const fail = (h: number, rv: number) => {
+    if (rv === -Errno.ECONNRESET || rv === -Errno.EPIPE) counters.resets++;
+    else counters.errors++;
+    close(h);
+  };
+
+  const serve = (h: number, ev: number) => {
+    const i = h & SLOT_MASK;
+    if (known[i] !== h + 1) {
+      known[i] = h + 1;
+      counters.adopted++;
+    }
+    const rest = pending[i];
+    if (rest) {
+      const w = raw.vlsb_write(h, rest, rest.length);
+      if (w === -Errno.EAGAIN) return;
+      if (w < 0) return fail(h, w);
+      counters.bytesOut += w;
+      if (w < rest.length) {
+        pending[i] = rest.subarray(w);
+        return;
+      }
+      pending[i] = null;
+      raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, EPOLLIN | EPOLLRDHUP, h);
+    }
+    for (;;) {
+      const r = raw.vlsb_read(h, buf, BUF_SIZE);
+      if (r > 0) {
+        counters.messages++;
+        counters.bytesIn += r;
+        const w = raw.vlsb_write(h, buf, r);
+        if (w === r) {
+          counters.bytesOut += w;
+          if (r < BUF_SIZE) return;
+          continue;
+        }
+        if (w < 0 && w !== -Errno.EAGAIN) return fail(h, w);
+        const sent = w > 0 ? w : 0;
+        counters.bytesOut += sent;
+        // Backpressure: keep only the unsent rest (a copy), stop reading.
+        pending[i] = buf.slice(sent, r);
+        raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, EPOLLOUT | EPOLLRDHUP, h);
+        return;
+      }
+      if (r === -Errno.EAGAIN) {
+        if (ev & (EPOLLERR | EPOLLHUP)) close(h);
+        return;
+      }
+      if (r === 0) return close(h); // peer closed or half-closed: all echoed
+      return fail(h, r);
+    }
+  };
+
+  while (Atomics.load(control, 0) === 0) {
+    const n = raw.vlsb_epoll_wait(ep, evs, MAX_EVENTS, WAIT_MS);
+    if (n < 0) {
+      if (n === -Errno.EINTR) break;
+      counters.errors++;
+      continue;
+    }
+    for (let k = 0; k < n; k++) {
+      const d = evs[2 * k + 1];
+      if (d === LISTENER_TAG) acceptAll();
+      else serve(d, evs[2 * k]);
+    }
+  }
+  for (let i = 0; i < known.length; i++) if (known[i]) close(known[i] - 1);
+}

@@ -1,0 +1,45 @@
+/** Typed messages between the server's main thread and its echo workers. */
+
+/** What a Bun echo worker is started with (workerData). */
+export interface EchoWorkerInit {
+  id: number;
+  backend: "kernel" | "vpp";
+  mode: "single" | "thread";
+  /** The listener this worker accepts on, or -1 (single mode: worker 0
+   * accepts for everyone; thread mode: each worker its own). */
+  listener: number;
+  /** Epoll sets created by the main thread. Single mode: one per worker,
+   * index = worker id, accepted sessions are spread over them. Thread mode:
+   * [this worker's set], which migrates here on first use. */
+  epolls: number[];
+  /** Thread mode: the worker binds and listens on this endpoint itself. */
+  bindHost: string;
+  bindPort: number;
+  /** Thread mode: the listener is already bound (bind would fail). */
+  bound: boolean;
+  /** Int32Array on a SharedArrayBuffer: [0] 1 = stop, [1] workers ready,
+   * [2] workers failed, [3] live connections (for the cap). */
+  control: SharedArrayBuffer;
+  maxConnections: number;
+}
+
+/** Per-worker counters kept by the JS echo loop. */
+export interface EchoCounters {
+  id: number;
+  vclWorker: number;
+  accepted: number;
+  /** Sessions this worker served (in single mode worker 0 accepts for all). */
+  adopted: number;
+  refused: number;
+  messages: number;
+  bytesIn: number;
+  bytesOut: number;
+  errors: number;
+  resets: number;
+  closed: number;
+}
+
+export type FromEchoWorker =
+  | { type: "ready"; id: number; vclWorker: number }
+  | { type: "stopped"; counters: EchoCounters }
+  | { type: "error"; id: number; message: string };

@@ -1,0 +1,188 @@
+/**
+ * The echo server: sets the app up in the chosen backend and mode, starts
+ * the workers, prints the ready line, and on stop gathers the counters.
+ *
+ *   single  - main thread: app, one listener. N Bun Workers share VCL
+ *             worker 0; each adds the listener to its own epoll set.
+ *   thread  - main thread: app (VCL worker 0) creates, per worker, an empty
+ *             epoll set and a CLOSED listener session (SO_REUSEPORT). Each
+ *             Bun Worker touches them first: both migrate by RPC, served by
+ *             the main thread while it polls during start-up. Every worker
+ *             then listens on the shared port; the kernel spreads accepts.
+ *   process - main thread: app, one listener, then N forked native echo
+ *             workers that share it (listener started per child on epoll
+ *             ADD). The parent polls so SIGCHLD cleanups run.
+ */
+import { readFileSync } from "node:fs";
+import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
+import { appInit, listenTcp, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
+import type { EchoCounters, EchoWorkerInit, FromEchoWorker } from "./protocol.ts";
+
+/** Server configuration (CLI flags, validated). */
+export interface ServerConfig {
+  backend: BackendName;
+  mode: ModeName;
+  workers: number;
+  host: string;
+  port: number;
+  maxConnections: number;
+  appOptions?: string;
+}
+
+/** Everything the server reports when it stops. */
+export interface ServerReport {
+  workers: EchoCounters[];
+  native: unknown;
+  rpcLatencyNs: number[];
+  childPids: number[];
+}
+
+/** A running server. */
+export interface RunningServer {
+  host: string;
+  port: number;
+  echo: "js" | "native";
+  stop(): Promise<ServerReport>;
+}
+
+const START_TIMEOUT_MS = 10_000;
+
+/** Starts the server; resolves once it accepts connections. */
+export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
+  appInit(cfg.backend, cfg.mode, cfg.appOptions ?? "");
+  if (cfg.mode === "process") return startProcessMode(cfg);
+  return startThreadWorkers(cfg);
+}
+
+function startProcessMode(cfg: ServerConfig): RunningServer {
+  const listener = listenTcp({ host: cfg.host, port: cfg.port });
+  const { port } = localEndpoint(listener);
+  const pids = forkEchoWorkers(listener, cfg.workers);
+  // The parent keeps polling an empty epoll set: that is where VLS drains
+  // the SIGCHLD cleanup queue.
+  const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
+  const evs = new Uint32Array(new ArrayBuffer(64));
+  const timer = setInterval(() => raw.vlsb_epoll_wait(ep, evs, 8, 0), 100);
+  return {
+    host: cfg.host,
+    port,
+    echo: "native",
+    async stop() {
+      clearInterval(timer);
+      for (const pid of pids) {
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {}
+      }
+      const deadline = Date.now() + 1500;
+      while (Date.now() < deadline && pids.some(alive)) await Bun.sleep(10);
+      for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+      raw.vlsb_reap_children();
+      const native = countersSnapshot();
+      raw.vlsb_close(ep);
+      raw.vlsb_close(listener);
+      raw.vlsb_app_fini();
+      return { workers: [], native, rpcLatencyNs: [], childPids: pids };
+    },
+  };
+}
+
+/** True while pid runs (a zombie, exited but not yet reaped, is not alive). */
+function alive(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
+  const control = new SharedArrayBuffer(16);
+  const ctl = new Int32Array(control);
+  const inits: EchoWorkerInit[] = [];
+  let port = cfg.port;
+  let shared = -1;
+  const singleEpolls: number[] = [];
+  if (cfg.mode === "single") {
+    shared = listenTcp({ host: cfg.host, port: cfg.port });
+    port = localEndpoint(shared).port;
+    for (let i = 0; i < cfg.workers; i++) singleEpolls.push(check("vlsb_epoll_create", raw.vlsb_epoll_create()));
+  }
+  for (let i = 0; i < cfg.workers; i++) {
+    let listener = i === 0 ? shared : -1;
+    let epolls = singleEpolls;
+    let bound = false;
+    if (cfg.mode === "thread") {
+      // Created here, used there: both migrate on the worker's first call.
+      epolls = [check("vlsb_epoll_create", raw.vlsb_epoll_create())];
+      listener = check("vlsb_create", raw.vlsb_create(0, 1));
+      check("vlsb_attr", raw.vlsb_attr(listener, Attr.SET_REUSEPORT, 1, null));
+      if (i === 0 && port === 0) {
+        check("vlsb_bind", raw.vlsb_bind(listener, encodeEndpoint({ host: cfg.host, port: 0 })));
+        port = localEndpoint(listener).port;
+        bound = true;
+      }
+    }
+    inits.push({
+      id: i, backend: cfg.backend, mode: cfg.mode as "single" | "thread", listener, epolls, bindHost: cfg.host, bindPort: port,
+      bound, control, maxConnections: cfg.maxConnections,
+    });
+  }
+  for (const init of inits) init.bindPort = port;
+
+  const workers: Worker[] = [];
+  const stopped = new Map<number, EchoCounters>();
+  const errors: string[] = [];
+  let onStopped: (() => void) | null = null;
+  for (const init of inits) {
+    const w = new Worker(new URL("./echo-worker.ts", import.meta.url).href, { workerData: init } as WorkerOptions);
+    w.onmessage = (ev: MessageEvent<FromEchoWorker>) => {
+      const m = ev.data;
+      if (m.type === "stopped") {
+        stopped.set(m.counters.id, m.counters);
+        if (stopped.size === workers.length) onStopped?.();
+      } else if (m.type === "error") errors.push(`worker ${m.id}: ${m.message}`);
+    };
+    workers.push(w);
+  }
+
+  // Serve the workers' clone RPCs while they start: the main thread is the
+  // owner of what they migrate, and an owner serves RPCs only when it polls.
+  const mainEp = check("vlsb_epoll_create", raw.vlsb_epoll_create());
+  const evs = new Uint32Array(new ArrayBuffer(64));
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Atomics.load(ctl, 1) + Atomics.load(ctl, 2) < cfg.workers) {
+    if (Date.now() > deadline) throw new Error(`workers did not start within ${START_TIMEOUT_MS} ms`);
+    raw.vlsb_epoll_wait(mainEp, evs, 8, 2);
+    await Bun.sleep(0);
+  }
+  await Bun.sleep(0);
+  if (Atomics.load(ctl, 2) > 0) {
+    await Bun.sleep(20);
+    Atomics.store(ctl, 0, 1);
+    throw new Error(errors[0] ?? "a worker failed to start");
+  }
+  // Keep serving late RPCs (cleanups of migrated sessions).
+  const timer = setInterval(() => raw.vlsb_epoll_wait(mainEp, evs, 8, 0), 50);
+
+  return {
+    host: cfg.host,
+    port,
+    echo: "js",
+    async stop() {
+      Atomics.store(ctl, 0, 1);
+      if (stopped.size < workers.length) await Promise.race([new Promise<void>((r) => (onStopped = r)), Bun.sleep(1500)]);
+      clearInterval(timer);
+      for (const w of workers) w.terminate();
+      raw.vlsb_epoll_wait(mainEp, evs, 8, 0);
+      const native = countersSnapshot();
+      const rpcLatencyNs = [...drainRpcLatencies()];
+      raw.vlsb_close(mainEp);
+      for (const ep of singleEpolls) raw.vlsb_close(ep);
+      if (shared >= 0) raw.vlsb_close(shared);
+      raw.vlsb_app_fini();
+      const list = inits.map((i) => stopped.get(i.id) ?? { id: i.id, vclWorker: -1, accepted: 0, adopted: 0, refused: 0, messages: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0, closed: 0 });
+      return { workers: list, native, rpcLatencyNs, childPids: [] };
+    },
+  };
+}
