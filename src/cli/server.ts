@@ -77,12 +77,14 @@ if (import.meta.main) {
     }
     if (cfg.backend === "vpp") throw new UsageError("--backend vpp: the VPP backend is not available yet in this build; use --backend kernel");
     const { startServer } = await import("../server/server.ts");
-    const srv = await startServer(cfg);
-    process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}\n`);
-    await new Promise<void>((resolve) => {
+    // Handlers before the ready line: a stop right after it must be clean.
+    const stopSignal = new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
     });
+    const srv = await startServer(cfg);
+    process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}\n`);
+    await stopSignal;
     const report = await srv.stop();
     process.stderr.write(formatReport(report) + "\n");
     if (cfg.countersJson) process.stdout.write(JSON.stringify({ counters: report }) + "\n");

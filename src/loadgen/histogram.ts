@@ -1,0 +1,51 @@
+/**
+ * HDR histograms (hdr-histogram-js): one per load worker, values in ns,
+ * shipped once as compressed base64 and merged on the main thread.
+ */
+import * as hdr from "hdr-histogram-js";
+
+/** 1 ns .. 1 hour at 3 significant digits. */
+export function newHistogram(): hdr.Histogram {
+  return hdr.build({ bitBucketSize: 64, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: 3 });
+}
+
+/** Serialises for a worker message or the JSON report. */
+export function encodeHistogram(h: hdr.Histogram): string {
+  return hdr.encodeIntoCompressedBase64(h);
+}
+
+/** Merges encoded histograms into one. */
+export function mergeHistograms(encoded: string[]): hdr.Histogram {
+  const total = newHistogram();
+  for (const e of encoded) total.add(hdr.decodeFromCompressedBase64(e, 64));
+  return total;
+}
+
+/** Latency summary in microseconds. */
+export interface LatencyUs {
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  p9999: number;
+  max: number;
+}
+
+const us = (ns: number) => Math.round(ns / 10) / 100;
+
+/** Percentiles of a histogram of ns values, in µs (0.01 µs resolution). */
+export function summarise(h: hdr.Histogram): LatencyUs {
+  if (h.totalCount === 0) return { min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, p9999: 0, max: 0 };
+  return {
+    min: us(h.minNonZeroValue),
+    mean: us(h.mean),
+    p50: us(h.getValueAtPercentile(50)),
+    p90: us(h.getValueAtPercentile(90)),
+    p99: us(h.getValueAtPercentile(99)),
+    p999: us(h.getValueAtPercentile(99.9)),
+    p9999: us(h.getValueAtPercentile(99.99)),
+    max: us(h.maxValue),
+  };
+}
