@@ -7,6 +7,7 @@
 //   node scripts/build-native.mjs                 libvlsb.so + c-echo
 //   node scripts/build-native.mjs --variant asan  AddressSanitizer+UBSan build
 //   node scripts/build-native.mjs --variant tsan  ThreadSanitizer build
+//   node scripts/build-native.mjs --variant nolocks  locking compiled out (bench only)
 //   node scripts/build-native.mjs --tests         also the C tests (native/test/*.c)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
@@ -24,6 +25,8 @@ const VARIANTS = {
     flags: ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"],
   },
   tsan: { dir: "build-tsan", cc: process.env.CC || "clang", flags: ["-O1", "-g", "-fsanitize=thread"] },
+  // Benchmark only: VLS locking compiled out (wrong with more than one thread).
+  nolocks: { dir: "build-nolocks", cc: process.env.CC || "cc", flags: ["-O2", "-g", "-DVLSB_NO_LOCKS"] },
 };
 const BASE = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-fPIC", "-pthread", `-I${join(nat, "include")}`];
 

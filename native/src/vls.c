@@ -45,8 +45,14 @@ typedef struct {
   uint8_t spool; /* 1: spool rlock, 2: spool wlock */
 } call_t;
 
+/* VLSB_NO_LOCKS builds (bench only: `--variant nolocks`) compile the lock
+ * paths out, to measure what the one-thread check itself costs. */
 static inline int locks_needed(void) {
+#ifdef VLSB_NO_LOCKS
+  return 0;
+#else
   return atomic_load_explicit(&vlsm.n_threads, memory_order_relaxed) > 1;
+#endif
 }
 
 /* ---------------- pool ---------------- */

@@ -12,7 +12,7 @@ import { buildNative } from "../../scripts/build-native.mjs";
 import { errnoName } from "./errno.ts";
 
 const variant = process.env.VLSB_NATIVE_VARIANT ?? "release";
-const buildDir = { release: "build", asan: "build-asan", tsan: "build-tsan" }[variant] ?? "build";
+const buildDir = { release: "build", asan: "build-asan", tsan: "build-tsan", nolocks: "build-nolocks" }[variant] ?? "build";
 /** Absolute path of the native build directory in use. */
 export const nativeBuildDir = join(import.meta.dir, "..", "..", "native", buildDir);
 const libPath = join(nativeBuildDir, "libvlsb.so");
