@@ -30,13 +30,19 @@ const VARIANTS = {
 };
 const BASE = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-fPIC", "-pthread", `-I${join(nat, "include")}`];
 
+/** Stand-alone programs (not part of the library): source -> binary. */
+const PROGRAMS = [
+  { src: "c_echo.c", bin: "c-echo" },
+  { src: "supervise.c", bin: "vlsb-supervise" },
+];
+
 const list = (dir, ext) =>
   existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => join(dir, f)) : [];
 const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
 
 /** Sources of the core library (everything in native/src but the anchor). */
 export function coreSources() {
-  return list(join(nat, "src"), ".c").filter((f) => !f.endsWith("c_echo.c")).sort();
+  return list(join(nat, "src"), ".c").filter((f) => !PROGRAMS.some((p) => f.endsWith(p.src))).sort();
 }
 
 function headers() {
@@ -68,11 +74,13 @@ export function buildNative({ variant = "release", tests = false, quiet = false 
     say(`compiling ${lib}`);
     cc(v, ["-shared", "-o", lib, ...core, "-ldl"]);
   }
-  const echo = join(out, "c-echo");
-  const echoSrc = join(nat, "src", "c_echo.c");
-  if (stale(echo, [echoSrc])) {
-    say(`compiling ${echo}`);
-    cc(v, ["-o", echo, echoSrc]);
+  for (const p of PROGRAMS) {
+    const bin = join(out, p.bin);
+    const src = join(nat, "src", p.src);
+    if (stale(bin, [src])) {
+      say(`compiling ${bin}`);
+      cc(v, ["-o", bin, src]);
+    }
   }
   if (tests) {
     for (const t of list(join(nat, "test"), ".c")) {

@@ -48,11 +48,13 @@ describe("server", () => {
     [["--port", "70000"], /--port must be between 0 and 65535/],
     [["--host", "example.com"], /--host must be an IP address/],
     [["--bogus"], /Unknown option '--bogus'/],
-    [["--backend", "vpp"], /VPP backend is not available/],
+    [["--backend", "vpp"], /VPP not found \(searched \/nonexistent for bin\/vpp.*set VPP_PREFIX/],
+    [["--vpp-topology", "stack"], /need --backend vpp/],
+    [["--backend", "vpp", "--vpp-namespace", "x"], /--vpp-namespace must be ID:SECRET/],
   ];
   for (const [args, re] of misuse)
     test(`misuse ${args.join(" ")} exits 2 with one line`, async () => {
-      const r = await runCli(SERVER, args);
+      const r = await runCli(SERVER, args, 60_000, { VPP_PREFIX: "/nonexistent" });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(re);
       expect(r.stderr.trim().split("\n").length).toBe(1);

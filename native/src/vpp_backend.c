@@ -7,6 +7,7 @@
  */
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -55,9 +56,25 @@ static struct {
 
 static _Thread_local int tl_registered;
 
+/* libvppcom's own dependencies, loaded first from the same directory so a
+ * VPP installed under a private prefix needs no LD_LIBRARY_PATH. */
+static void preload_deps(const char *path) {
+  static const char *const deps[] = {"libvppinfra.so", "libsvm.so", "libvlibmemoryclient.so"};
+  const char *slash = path ? strrchr(path, '/') : 0;
+  if (!slash)
+    return;
+  char buf[1200];
+  for (size_t i = 0; i < sizeof deps / sizeof deps[0]; i++) {
+    int n = snprintf(buf, sizeof buf, "%.*s/%s", (int)(slash - path), path, deps[i]);
+    if (n > 0 && n < (int)sizeof buf)
+      dlopen(buf, RTLD_NOW | RTLD_GLOBAL); /* absent: the loader's search applies */
+  }
+}
+
 static int load(const char *path) {
   if (V.lib)
     return 0;
+  preload_deps(path);
   V.lib = dlopen(path && *path ? path : "libvppcom.so", RTLD_NOW | RTLD_GLOBAL);
   if (!V.lib)
     return -ENOENT;

@@ -4,8 +4,9 @@
  * when it accepts connections; on SIGINT/SIGTERM stops, prints per-worker
  * counters (stderr, and JSON on stdout with --counters-json) and exits 0.
  */
-import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, UsageError } from "./args.ts";
-import type { ServerConfig, ServerReport } from "../server/server.ts";
+import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, UsageError } from "./args.ts";
+import type { ServerReport } from "../server/server.ts";
+import { STACK_SERVER_ADDR, VCL_DEFAULTS } from "../vpp/config.ts";
 
 const USAGE = `usage: bun run server [options]
 
@@ -19,7 +20,18 @@ const USAGE = `usage: bun run server [options]
   --max-connections N      connections beyond this are accepted and closed at
                            once, and counted as refused (default 100000)
   --counters-json          print the final counters as one JSON line on stdout
+  --vpp-topology cut-through|stack
+                           (vpp) both apps in VPP's default namespace, or two
+                           namespaces routed through VPP's TCP (default cut-through)
+  --vpp-socket PATH        (vpp) attach to a running VPP's app socket instead
+                           of starting one
+  --vpp-namespace ID:SECRET
+                           (vpp) app namespace to attach in, with --vpp-socket
+  --vcl-fifo BYTES         (vpp) VCL rx and tx fifo size (default 64k)
+  --vcl-event-queue N      (vpp) VCL event queue size (default 4096)
   -h, --help               this text
+
+VPP is looked for in $VPP_PREFIX, else /usr, /usr/local and /opt/vpp.
 `;
 
 const OPTIONS = {
@@ -30,21 +42,44 @@ const OPTIONS = {
   port: { type: "string" },
   "max-connections": { type: "string" },
   "counters-json": { type: "boolean" },
+  "vpp-topology": { type: "string" },
+  "vpp-socket": { type: "string" },
+  "vpp-namespace": { type: "string" },
+  "vcl-fifo": { type: "string" },
+  "vcl-event-queue": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 /** Validates argv into a ServerConfig (throws UsageError). */
-export function parseServerArgs(argv: string[]): (ServerConfig & { countersJson: boolean }) | null {
+export function parseServerArgs(argv: string[]) {
   const { values: v } = parseStrict(argv, OPTIONS);
   if (v.help) return null;
+  const backend = choiceFlag("backend", v.backend, "kernel", ["kernel", "vpp"] as const);
+  const topology = choiceFlag("vpp-topology", v["vpp-topology"], "cut-through", ["cut-through", "stack"] as const);
+  if (backend === "kernel" && (v["vpp-topology"] || v["vpp-socket"] || v["vpp-namespace"] || v["vcl-fifo"] || v["vcl-event-queue"]))
+    throw new UsageError("--vpp-*/--vcl-* options need --backend vpp");
+  let namespace: { id: string; secret: string } | undefined;
+  if (v["vpp-namespace"] !== undefined) {
+    const m = v["vpp-namespace"].match(/^(\w+):(\w+)$/);
+    if (!m) throw new UsageError(`--vpp-namespace must be ID:SECRET, got '${v["vpp-namespace"]}'`);
+    if (!v["vpp-socket"]) throw new UsageError("--vpp-namespace needs --vpp-socket");
+    namespace = { id: m[1], secret: m[2] };
+  }
+  const fifo = sizeFlag("vcl-fifo", v["vcl-fifo"], 65536, 4096, 1 << 30);
   return {
-    backend: choiceFlag("backend", v.backend, "kernel", ["kernel", "vpp"] as const),
+    backend,
     mode: choiceFlag("mode", v.mode, "single", ["single", "thread", "process"] as const),
     workers: intFlag("workers", v.workers, 2, 1, 32),
-    host: hostFlag("host", v.host, "127.0.0.1"),
+    host: hostFlag("host", v.host, backend === "vpp" && topology === "stack" ? STACK_SERVER_ADDR : "127.0.0.1"),
     port: intFlag("port", v.port, 7000, 0, 65535),
     maxConnections: intFlag("max-connections", v["max-connections"], 100_000, 1, 10_000_000),
     countersJson: v["counters-json"] ?? false,
+    vpp: {
+      topology,
+      socket: v["vpp-socket"] ?? null,
+      namespace,
+      vcl: { ...VCL_DEFAULTS, rxFifo: fifo, txFifo: fifo, eventQueueSize: intFlag("vcl-event-queue", v["vcl-event-queue"], 4096, 64, 1 << 20) },
+    },
   };
 }
 
@@ -75,17 +110,38 @@ if (import.meta.main) {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (cfg.backend === "vpp") throw new UsageError("--backend vpp: the VPP backend is not available yet in this build; use --backend kernel");
     const { startServer } = await import("../server/server.ts");
+    let vpp: import("../vpp/instance.ts").VppInstance | null = null;
+    let appOptions = "";
+    if (cfg.backend === "vpp") {
+      const { findVpp, vppNotFoundReason } = await import("../vpp/find.ts");
+      const install = findVpp();
+      if (!install) throw new UsageError(vppNotFoundReason());
+      const { startVpp, attachVpp } = await import("../vpp/instance.ts");
+      vpp = cfg.vpp.socket ? attachVpp(install, cfg.vpp.socket, cfg.vpp.namespace) : await startVpp(install, cfg.vpp.topology);
+      const conf = vpp.writeVcl("server", cfg.mode, cfg.vpp.vcl);
+      appOptions = `lib=${install.libvppcom};vcl_config=${conf};app_name=vlsbench-server-${process.pid}`;
+      vpp.exited.then(async (code) => {
+        process.stderr.write(`server: VPP exited (status ${code}) under the server; stopping\n`);
+        process.exit(1);
+      });
+    }
     // Handlers before the ready line: a stop right after it must be clean.
     const stopSignal = new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
     });
-    const srv = await startServer(cfg);
+    let srv;
+    try {
+      srv = await startServer({ ...cfg, appOptions });
+    } catch (e) {
+      await vpp?.stop();
+      throw e;
+    }
     process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}\n`);
     await stopSignal;
     const report = await srv.stop();
+    await vpp?.stop();
     process.stderr.write(formatReport(report) + "\n");
     if (cfg.countersJson) process.stdout.write(JSON.stringify({ counters: report }) + "\n");
     return 0;

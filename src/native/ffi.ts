@@ -10,14 +10,11 @@ import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { buildNative } from "../../scripts/build-native.mjs";
 import { errnoName } from "./errno.ts";
+import { nativeBuildDir, nativeVariant } from "./paths.ts";
 
-const variant = process.env.VLSB_NATIVE_VARIANT ?? "release";
-const buildDir = { release: "build", asan: "build-asan", tsan: "build-tsan", nolocks: "build-nolocks" }[variant] ?? "build";
-/** Absolute path of the native build directory in use. */
-export const nativeBuildDir = join(import.meta.dir, "..", "..", "native", buildDir);
 const libPath = join(nativeBuildDir, "libvlsb.so");
 
-if (isMainThread) buildNative({ variant, quiet: true });
+if (isMainThread) buildNative({ variant: nativeVariant, quiet: true });
 else if (!existsSync(libPath)) throw new Error(`native core missing at ${libPath}`);
 
 const lib = dlopen(libPath, {
