@@ -25,6 +25,8 @@ const VARIANTS = {
     flags: ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"],
   },
   tsan: { dir: "build-tsan", cc: process.env.CC || "clang", flags: ["-O1", "-g", "-fsanitize=thread"] },
+  // Lock owners tracked, dumped on SIGUSR2 (the tests' deadlock watchdog).
+  debug: { dir: "build-debug", cc: process.env.CC || "cc", flags: ["-O1", "-g", "-DVLSB_LOCK_DEBUG"] },
   // Benchmark only: VLS locking compiled out (wrong with more than one thread).
   nolocks: { dir: "build-nolocks", cc: process.env.CC || "cc", flags: ["-O2", "-g", "-DVLSB_NO_LOCKS"] },
 };

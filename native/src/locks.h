@@ -52,6 +52,21 @@ static inline void lock_count(int cls, int contended) {
     s->contended[cls]++;
 }
 
+/* Lock-debug builds (VLSB_LOCK_DEBUG, variant "debug") record which thread
+ * holds which lock, so a hung test can dump the owners (SIGUSR2, see
+ * lock_debug.c). Release builds compile these to nothing. */
+#ifdef VLSB_LOCK_DEBUG
+void lock_debug_acquired(const void *lock, int cls, char kind);
+void lock_debug_released(const void *lock);
+#else
+static inline void lock_debug_acquired(const void *lock, int cls, char kind) {
+  (void)lock;
+  (void)cls;
+  (void)kind;
+}
+static inline void lock_debug_released(const void *lock) { (void)lock; }
+#endif
+
 static inline void cpu_relax_n(unsigned *spins) {
   if (++*spins < 64)
     __builtin_ia32_pause();
@@ -75,15 +90,18 @@ static inline int spin_trylock(spinlock_t *l) {
 static inline void spin_lock(spinlock_t *l, int cls) {
   if (spin_trylock(l)) {
     lock_count(cls, 0);
+    lock_debug_acquired(l, cls, 'x');
     return;
   }
   unsigned spins = 0;
   while (atomic_load_explicit(&l->v, memory_order_relaxed) || !spin_trylock(l))
     cpu_relax_n(&spins);
   lock_count(cls, 1);
+  lock_debug_acquired(l, cls, 'x');
 }
 
 static inline void spin_unlock(spinlock_t *l) {
+  lock_debug_released(l);
   atomic_store_explicit(&l->v, 0, memory_order_release);
 }
 
@@ -117,9 +135,13 @@ static inline void rw_rlock(rwlock_t *l, int cls) {
     atomic_fetch_sub(&l->readers, 1);
   }
   lock_count(cls, contended);
+  lock_debug_acquired(l, cls, 'r');
 }
 
-static inline void rw_runlock(rwlock_t *l) { atomic_fetch_sub(&l->readers, 1); }
+static inline void rw_runlock(rwlock_t *l) {
+  lock_debug_released(l);
+  atomic_fetch_sub(&l->readers, 1);
+}
 
 static inline int rw_try_wlock(rwlock_t *l) {
   int z = 0;
@@ -148,18 +170,28 @@ static inline void rw_wlock(rwlock_t *l, int cls) {
     cpu_relax_n(&spins);
   }
   lock_count(cls, contended);
+  lock_debug_acquired(l, cls, 'w');
 }
 
-static inline void rw_wunlock(rwlock_t *l) { atomic_store(&l->writer, 0); }
+static inline void rw_wunlock(rwlock_t *l) {
+  lock_debug_released(l);
+  atomic_store(&l->writer, 0);
+}
 
 /* ---- counted mutex (the single-mode mq lock) ---- */
 static inline void mutex_lock_counted(pthread_mutex_t *m, int cls) {
   if (pthread_mutex_trylock(m) == 0) {
     lock_count(cls, 0);
-    return;
+  } else {
+    pthread_mutex_lock(m);
+    lock_count(cls, 1);
   }
-  pthread_mutex_lock(m);
-  lock_count(cls, 1);
+  lock_debug_acquired(m, cls, 'x');
+}
+
+static inline void mutex_unlock_counted(pthread_mutex_t *m) {
+  lock_debug_released(m);
+  pthread_mutex_unlock(m);
 }
 
 #endif

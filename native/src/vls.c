@@ -294,6 +294,7 @@ static int send_clone_rpc(vcl_worker_t *me, uint32_t owner, uint32_t src, uint32
     rpc_pause(&spins);
   }
   lock_count(LK_RPC, contended);
+  lock_debug_acquired(&vlsm.rpc_lock, LK_RPC, 'x');
 
   pthread_mutex_lock(&me->rpc.lock);
   uint64_t seq = ++me->rpc.seq;
@@ -370,7 +371,7 @@ static void unguard(call_t *c) {
     rw_wunlock(&vlsm.spool_lock);
   c->spool = 0;
   if (c->mq)
-    pthread_mutex_unlock(&vlsm.mq_mlock);
+    mutex_unlock_counted(&vlsm.mq_mlock);
   c->mq = 0;
 }
 
@@ -399,6 +400,7 @@ static void acq_mode_locks(call_t *c, int op) {
       if (pthread_mutex_trylock(&vlsm.mq_mlock) == 0) {
         c->mq = 1;
         lock_count(LK_MQ, spins > 0);
+        lock_debug_acquired(&vlsm.mq_mlock, LK_MQ, 'x');
         break;
       }
       if (session_has_data_or_nonblocking(c))

@@ -1,10 +1,15 @@
 /** Runs a test scenario script in its own Bun process, bounded in time, and
- * parses the last stdout line as JSON. A crash or a hang is a clear error. */
+ * parses the last stdout line as JSON. A crash or a hang is a clear error.
+ * Scenarios run on the lock-debug build: when one hangs, the watchdog asks
+ * it for its lock owners (SIGUSR2) before killing it, and the error says
+ * which thread holds which lock. */
 export async function runScenario(script: string, args: string[], timeoutMs: number): Promise<any> {
-  const p = Bun.spawn([process.execPath, script, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const p = Bun.spawn([process.execPath, script, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, VLSB_NATIVE_VARIANT: "debug" } });
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const timer = setTimeout(async () => {
     timedOut = true;
+    p.kill("SIGUSR2");
+    await Bun.sleep(300);
     p.kill("SIGKILL");
   }, timeoutMs);
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
