@@ -36,7 +36,7 @@ if (!isMainThread) {
   Atomics.store(flag, 0, 1);
   parentPort!.postMessage("done");
 } else {
-  const { values } = parseArgs({ options: { sessions: { type: "string" }, json: { type: "string" } } });
+  const { values } = parseArgs({ options: { sessions: { type: "string" }, json: { type: "string" }, histogram: { type: "boolean" } } });
   const n = Number(values.sessions ?? 2000);
   appInit("kernel", "thread");
   const handles = Array.from({ length: n }, () => check("create", raw.vlsb_create(0, 1)));
@@ -59,6 +59,7 @@ if (!isMainThread) {
     failed: Atomics.load(flag, 1),
     callUs: { p50: median(callNs) / 1e3, p99: pct(callNs, 99) / 1e3 },
     rpcUs: { p50: median(rpcNs) / 1e3, p99: pct(rpcNs, 99) / 1e3 },
+    ...(values.histogram ? { rpcNs, callNs } : {}),
   };
   console.error(`migration (thread mode, owner polling with epoll_wait): ${ok} migrated, ${res.failed} failed; call p50 ${res.callUs.p50.toFixed(1)} us p99 ${res.callUs.p99.toFixed(1)} us; RPC p50 ${res.rpcUs.p50.toFixed(1)} us p99 ${res.rpcUs.p99.toFixed(1)} us`);
   if (values.json) writeFileSync(values.json, JSON.stringify(res, null, 2));

@@ -31,7 +31,7 @@ interface Peer {
 }
 const server = (mode: string, workers: number): Peer => ({
   name: `vlsbench ${mode} x${workers}`,
-  cmd: [process.execPath, join(ROOT, "src", "cli", "server.ts"), "--mode", mode, "--workers", String(workers), "--port", "0"],
+  cmd: [process.execPath, join(ROOT, "src", "cli", "server.ts"), "--mode", mode, "--workers", String(workers), "--port", "0", "--counters-json"],
 });
 const C: Peer = { name: "C epoll echo", cmd: [join(ROOT, "native", "build", "c-echo"), "0"] };
 const BUN: Peer = { name: "Bun.listen echo", cmd: [process.execPath, join(import.meta.dir, "peers", "bun-listen-echo.ts"), "0"] };
@@ -46,18 +46,39 @@ async function start(p: Peer) {
     buf += new TextDecoder().decode(r.value);
   }
   const port = Number(buf.match(/ready \S+:(\d+)/)![1]);
-  return { proc, port };
+  /** Stops it; returns the rest of its stdout (the counters line, for vlsbench). */
+  const stop = async () => {
+    proc.kill("SIGTERM");
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      buf += new TextDecoder().decode(r.value);
+    }
+    await proc.exited;
+    return buf;
+  };
+  return { port, stop };
+}
+
+/** FFI crossings and syscalls per echoed message, from a vlsbench server's counters. */
+function perMessage(out: string): { ffi: number; sys: number } | null {
+  const line = out.split("\n").find((l) => l.startsWith("{"));
+  if (!line) return null;
+  const c = JSON.parse(line).counters;
+  const msgs = c.workers.reduce((a: number, w: { messages: number }) => a + w.messages, 0) || c.native.workers.reduce((a: number, w: { readCalls: number }) => a + w.readCalls, 0);
+  const ffi = c.workers.reduce((a: number, w: { ffiCalls: number }) => a + w.ffiCalls, 0);
+  const sys = c.native.workers.reduce((a: number, w: { syscalls: number }) => a + w.syscalls, 0);
+  return msgs ? { ffi: c.workers.length ? ffi / msgs : NaN, sys: sys / msgs } : null;
 }
 
 async function measure(p: Peer, connections: number) {
-  const { proc, port } = await start(p);
+  const { port, stop } = await start(p);
   const file = join(tmp, "r.json");
   const b = Bun.spawn([process.execPath, BENCH, "--target", `127.0.0.1:${port}`, "--connections", String(connections), "--workers", "1", "--duration", duration, "--warmup", "1s", "--json", file], { stdout: "ignore", stderr: "inherit" });
   await b.exited;
-  proc.kill("SIGTERM");
-  await proc.exited;
+  const pm = perMessage(await stop());
   const j = JSON.parse(readFileSync(file, "utf8"));
-  return { msgsPerSec: j.msgsPerSec as number, p50: j.latencyUs.p50 as number, p99: j.latencyUs.p99 as number, errors: Object.values(j.errors as Record<string, number>).reduce((a, x) => a + x, 0) };
+  return { msgsPerSec: j.msgsPerSec as number, p50: j.latencyUs.p50 as number, p99: j.latencyUs.p99 as number, errors: Object.values(j.errors as Record<string, number>).reduce((a, x) => a + x, 0), ffiPerMsg: pm?.ffi ?? NaN, sysPerMsg: pm?.sys ?? NaN };
 }
 
 const groups: { title: string; peers: Peer[]; conns: number[] }[] = [
@@ -82,10 +103,12 @@ for (const g of groups) {
       const ms = runs.get(p)!;
       const msgs = median(ms.map((m) => m.msgsPerSec));
       const p50 = median(ms.map((m) => m.p50));
-      return [p.name, msgs.toFixed(0), (msgs / cMsgs).toFixed(3), p50.toFixed(1), (p50 - cP50 >= 0 ? "+" : "") + (p50 - cP50).toFixed(1), median(ms.map((m) => m.p99)).toFixed(1)];
+      const ffi = median(ms.map((m) => m.ffiPerMsg));
+      const sys = median(ms.map((m) => m.sysPerMsg));
+      return [p.name, msgs.toFixed(0), (msgs / cMsgs).toFixed(3), p50.toFixed(1), (p50 - cP50 >= 0 ? "+" : "") + (p50 - cP50).toFixed(1), median(ms.map((m) => m.p99)).toFixed(1), Number.isNaN(ffi) ? "-" : ffi.toFixed(2), Number.isNaN(sys) ? "-" : sys.toFixed(2)];
     });
     console.log(`\n${g.title}: ${conns} connection(s), 64 B closed loop, median of ${rounds} alternating rounds of ${duration}`);
-    console.log(table(["server", "msgs/s", "x C", "p50 us", "p50 - C", "p99 us"], rows));
+    console.log(table(["server", "msgs/s", "x C", "p50 us", "p50 - C", "p99 us", "FFI calls/msg", "core syscalls/msg"], rows));
     if (g.peers.includes(BUN)) {
       const v = median(runs.get(g.peers[0])!.map((m) => m.msgsPerSec));
       const b = median(runs.get(BUN)!.map((m) => m.msgsPerSec));

@@ -104,14 +104,16 @@ int vlsb_counters_json(char *buf, int cap) {
        "%s{\"index\":%d,\"pid\":%d,\"accepts\":%llu,\"readCalls\":%llu,\"writeCalls\":%llu,"
        "\"bytesIn\":%llu,\"bytesOut\":%llu,\"errors\":%llu,\"migrationsOk\":%llu,"
        "\"migrationsFailed\":%llu,\"migrationsTimedOut\":%llu,\"rpcsSent\":%llu,"
-       "\"rpcsServed\":%llu,\"cleanupsSent\":%llu,\"listenerStarts\":%llu}",
+       "\"rpcsServed\":%llu,\"cleanupsSent\":%llu,\"listenerStarts\":%llu,\"syscalls\":%llu,"
+       "\"epollWaits\":%llu}",
        first ? "" : ",", w, c->pid, (unsigned long long)c->accepts,
        (unsigned long long)c->msgs_in, (unsigned long long)c->msgs_out,
        (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
        (unsigned long long)c->errors, (unsigned long long)c->migrations_ok,
        (unsigned long long)c->migrations_failed, (unsigned long long)c->migrations_timeout,
        (unsigned long long)c->rpcs_sent, (unsigned long long)c->rpcs_served,
-       (unsigned long long)c->cleanups_sent, (unsigned long long)c->listener_starts);
+       (unsigned long long)c->cleanups_sent, (unsigned long long)c->listener_starts,
+       (unsigned long long)c->syscalls, (unsigned long long)c->epoll_waits);
     first = 0;
   }
   jp(&j, "],\"childCleanups\":%llu,\"forks\":%llu}",

@@ -16,6 +16,7 @@ typedef struct {
   uint64_t migrations_ok, migrations_failed, migrations_timeout;
   uint64_t rpcs_sent, rpcs_served, cleanups_sent;
   uint64_t listener_starts;
+  uint64_t syscalls, epoll_waits; /* made by the core for this worker */
   int32_t pid;
   int32_t used; /* this worker index was ever registered in this app */
 } wrk_counters_t;

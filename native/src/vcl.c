@@ -251,6 +251,7 @@ int vcl_accept(vcl_worker_t *wrk, uint32_t idx, uint8_t *ep_out, int flags, uint
     return -EINVAL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
+  CNT_INC(wrk->index, syscalls);
   int fd = accept4(s->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd < 0)
     return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -329,6 +330,7 @@ int vcl_read(vcl_worker_t *wrk, uint32_t idx, void *buf, int len) {
     return -ENOTCONN;
   if (s->flags & VCL_F_SHUT_RD)
     return 0;
+  CNT_INC(wrk->index, syscalls);
   ssize_t n = recv(s->fd, buf, (size_t)len, 0);
   if (n < 0)
     return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -354,6 +356,7 @@ int vcl_write(vcl_worker_t *wrk, uint32_t idx, const void *buf, int len) {
     return -ENOTCONN;
   if (s->flags & VCL_F_SHUT_WR)
     return -EPIPE;
+  CNT_INC(wrk->index, syscalls);
   ssize_t n = send(s->fd, buf, (size_t)len, MSG_NOSIGNAL);
   if (n < 0)
     return errno == EWOULDBLOCK ? -EAGAIN : -errno;
@@ -531,17 +534,14 @@ int vcl_epoll_ctl(vcl_worker_t *wrk, uint32_t vep_idx, int op, uint32_t idx, uin
   }
 }
 
-int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep_idx, uint32_t *evs, int max) {
-  vcl_session_t *vep = vcl_session_get(wrk, vep_idx);
-  if (!vep || vep->state != VCL_S_VEP)
-    return -EBADFD;
-  if (max <= 0 || !evs)
-    return -EINVAL;
+static int harvest_once(vcl_worker_t *wrk, vcl_session_t *vep, uint32_t *evs, int max, int wait_ms) {
   enum { BATCH = 256 };
   struct epoll_event kev[BATCH];
   int want = max < BATCH ? max : BATCH;
+  CNT_INC(wrk->index, syscalls);
+  CNT_INC(wrk->index, epoll_waits);
   /* One extra slot: the mq eventfd may take one. */
-  int n = epoll_wait(vep->fd, kev, want < BATCH ? want + 1 : BATCH, 0);
+  int n = epoll_wait(vep->fd, kev, want < BATCH ? want + 1 : BATCH, wait_ms);
   if (n < 0)
     return errno == EINTR ? 0 : -errno;
   int out = 0;
@@ -559,6 +559,32 @@ int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep_idx, uint32_t *evs, int ma
   return out;
 }
 
+int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep_idx, uint32_t *evs, int max, int timeout_ms) {
+  vcl_session_t *vep = vcl_session_get(wrk, vep_idx);
+  if (!vep || vep->state != VCL_S_VEP)
+    return -EBADFD;
+  if (max <= 0 || !evs)
+    return -EINVAL;
+  if (timeout_ms == 0)
+    return harvest_once(wrk, vep, evs, max, 0);
+  double deadline = timeout_ms > 0 ? vlsb_now_ns() + (double)timeout_ms * 1e6 : 0;
+  for (;;) {
+    if (atomic_load(&vcl_stop_flag))
+      return -EINTR;
+    int slice = WAIT_SLICE_MS;
+    if (timeout_ms > 0) {
+      double left = (deadline - vlsb_now_ns()) / 1e6;
+      if (left <= 0)
+        return 0;
+      if (left < slice)
+        slice = (int)left + 1;
+    }
+    int n = harvest_once(wrk, vep, evs, max, slice);
+    if (n != 0)
+      return n;
+  }
+}
+
 static int wait_poll(vcl_worker_t *wrk, int fd, short events, int timeout_ms) {
   double deadline = timeout_ms >= 0 ? vlsb_now_ns() + (double)timeout_ms * 1e6 : 0;
   for (;;) {
@@ -573,6 +599,7 @@ static int wait_poll(vcl_worker_t *wrk, int fd, short events, int timeout_ms) {
         slice = (int)left + 1;
     }
     struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = wrk->mq_efd, .events = POLLIN}};
+    CNT_INC(wrk->index, syscalls);
     int n = poll(p, 2, slice);
     if (n < 0) {
       if (errno == EINTR)
@@ -584,13 +611,6 @@ static int wait_poll(vcl_worker_t *wrk, int fd, short events, int timeout_ms) {
     if (p[0].revents)
       return 1;
   }
-}
-
-int vcl_wait_vep(vcl_worker_t *wrk, uint32_t vep_idx, int timeout_ms) {
-  vcl_session_t *vep = vcl_session_get(wrk, vep_idx);
-  if (!vep || vep->state != VCL_S_VEP)
-    return -EBADFD;
-  return wait_poll(wrk, vep->fd, POLLIN, timeout_ms);
 }
 
 int vcl_wait_fd(vcl_worker_t *wrk, int fd, short events, int timeout_ms) {
@@ -617,8 +637,9 @@ int vcl_mq_send(uint32_t dst, const vcl_msg_t *msg) {
 }
 
 int vcl_mq_drain(vcl_worker_t *wrk) {
-  uint64_t cnt;
-  if (read(wrk->mq_efd, &cnt, sizeof cnt) < 0) {
+  uint64_t n_ev;
+  CNT_INC(wrk->index, syscalls);
+  if (read(wrk->mq_efd, &n_ev, sizeof n_ev) < 0) {
     /* nothing signalled; still look, a message may race the eventfd */
   }
   int handled = 0;

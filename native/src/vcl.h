@@ -133,11 +133,10 @@ int vcl_attr(vcl_worker_t *wrk, uint32_t idx, int op, int value, uint8_t *ep_out
 int vcl_epoll_create(vcl_worker_t *wrk, uint32_t *idx_out);
 int vcl_epoll_ctl(vcl_worker_t *wrk, uint32_t vep, int op, uint32_t idx, uint32_t events,
                   uint32_t data);
-/* Non-blocking harvest; drains the mq first. */
-int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep, uint32_t *evs, int max);
-/* Blocks until the vep fd or the mq is readable, or timeout. Serves RPCs.
- * Returns 1 when something is ready, 0 on timeout, -EINTR when stopped. */
-int vcl_wait_vep(vcl_worker_t *wrk, uint32_t vep, int timeout_ms);
+/* Harvests ready events, waiting at most timeout_ms (0: poll, < 0: for
+ * ever) in slices that notice vlsb_stop_waits (-EINTR). The mq eventfd is
+ * in the set: RPCs are served as they arrive and never reported. */
+int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep, uint32_t *evs, int max, int timeout_ms);
 /* Blocks until fd is ready for `events` (POLLIN/POLLOUT) or timeout. */
 int vcl_wait_fd(vcl_worker_t *wrk, int fd, short events, int timeout_ms);
 

@@ -911,29 +911,19 @@ int vls_epoll_wait(int ep, uint32_t *evs, int max, int timeout_ms) {
   /* As VLS does, the session and pool locks go before the wait; the mode's
    * mq/spool locks stay for the harvest. */
   dunlock(&c);
-  double deadline = timeout_ms > 0 ? vlsb_now_ns() + timeout_ms * 1e6 : 0;
-  for (;;) {
-    if (vlsm.mode == VLSB_MODE_PROCESS)
-      vls_fork_before_harvest(w);
-    rv = vcl_epoll_harvest(w, vep, evs, max);
-    if (rv != 0 || timeout_ms == 0)
-      break;
-    int left = -1;
-    if (timeout_ms > 0) {
-      left = (int)((deadline - vlsb_now_ns()) / 1e6 + 0.999);
-      if (left <= 0)
-        break;
-    }
-    /* Deliberate drop of the mq and spool locks while blocked, so other
-     * threads can poll; retaken for the next harvest. */
-    int held = c.mq || c.spool;
-    unguard(&c);
-    int wr = vcl_wait_vep(w, vep, left);
-    if (held)
-      acq_mode_locks(&c, OP_XPOLL);
-    if (wr < 0) {
-      rv = wr;
-      break;
+  if (vlsm.mode == VLSB_MODE_PROCESS)
+    vls_fork_before_harvest(w);
+  if (!c.mq && !c.spool) {
+    /* No mode lock held (one thread, or per-thread workers): the blocking
+     * kernel wait is the harvest. */
+    rv = vcl_epoll_harvest(w, vep, evs, max, timeout_ms);
+  } else {
+    rv = vcl_epoll_harvest(w, vep, evs, max, 0);
+    if (rv == 0 && timeout_ms != 0) {
+      /* Deliberate drop of the mq and spool locks before blocking, so other
+       * threads can poll (spec 3); the blocking wait harvests by itself. */
+      unguard(&c);
+      rv = vcl_epoll_harvest(w, vep, evs, max, timeout_ms);
     }
   }
   unguard(&c);

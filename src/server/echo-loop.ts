@@ -3,9 +3,10 @@
  * pending connections, read and write back, all through the VLS ABI.
  *
  * Per echoed message: one read and one write FFI call (plus one epoll_wait
- * per batch of events). A short write keeps only the unsent rest and stops
- * reading that connection until it drains (EPOLLOUT), so memory per
- * connection is bounded by one read buffer.
+ * per batch of events); every crossing is counted in ffiCalls. A short
+ * write keeps only the unsent rest and stops reading that connection until
+ * it drains (EPOLLOUT), so memory per connection is bounded by one read
+ * buffer.
  *
  * Epoll data is the session handle itself, so a session accepted by one
  * worker and added to another worker's epoll set (single mode) needs no
@@ -50,12 +51,14 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     counters.closed++;
   };
   const close = (h: number) => {
+    counters.ffiCalls++;
     raw.vlsb_close(h);
     forget(h);
   };
 
   const acceptAll = () => {
     for (;;) {
+      counters.ffiCalls++;
       const h = raw.vlsb_accept(listener, null, O_NONBLOCK);
       if (h < 0) {
         if (h !== -Errno.EAGAIN) counters.errors++;
@@ -64,11 +67,13 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
       if (Atomics.add(control, 3, 1) >= maxConnections) {
         // Over the cap: refused and counted, never allowed to exhaust memory.
         Atomics.sub(control, 3, 1);
+        counters.ffiCalls++;
         raw.vlsb_close(h);
         counters.refused++;
         continue;
       }
       const target = targets[rr++ % targets.length];
+      counters.ffiCalls++;
       if (raw.vlsb_epoll_ctl(target, EPOLL_CTL_ADD, h, EPOLLIN | EPOLLRDHUP, h) < 0) {
         counters.errors++;
         raw.vlsb_close(h);
@@ -93,6 +98,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     }
     const rest = pending[i];
     if (rest) {
+      counters.ffiCalls++;
       const w = raw.vlsb_write(h, rest, rest.length);
       if (w === -Errno.EAGAIN) return;
       if (w < 0) return fail(h, w);
@@ -102,13 +108,16 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
         return;
       }
       pending[i] = null;
+      counters.ffiCalls++;
       raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, EPOLLIN | EPOLLRDHUP, h);
     }
     for (;;) {
+      counters.ffiCalls++;
       const r = raw.vlsb_read(h, buf, BUF_SIZE);
       if (r > 0) {
         counters.messages++;
         counters.bytesIn += r;
+        counters.ffiCalls++;
         const w = raw.vlsb_write(h, buf, r);
         if (w === r) {
           counters.bytesOut += w;
@@ -120,6 +129,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
         counters.bytesOut += sent;
         // Backpressure: keep only the unsent rest (a copy), stop reading.
         pending[i] = buf.slice(sent, r);
+        counters.ffiCalls++;
         raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, EPOLLOUT | EPOLLRDHUP, h);
         return;
       }
@@ -133,6 +143,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
   };
 
   while (Atomics.load(control, 0) === 0) {
+    counters.ffiCalls++;
     const n = raw.vlsb_epoll_wait(ep, evs, MAX_EVENTS, WAIT_MS);
     if (n < 0) {
       if (n === -Errno.EINTR) break;

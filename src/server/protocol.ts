@@ -37,6 +37,8 @@ export interface EchoCounters {
   errors: number;
   resets: number;
   closed: number;
+  /** FFI calls made by this worker's echo loop. */
+  ffiCalls: number;
 }
 
 export type FromEchoWorker =

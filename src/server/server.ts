@@ -162,8 +162,11 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     Atomics.store(ctl, 0, 1);
     throw new Error(errors[0] ?? "a worker failed to start");
   }
-  // Keep serving late RPCs (cleanups of migrated sessions).
-  const timer = setInterval(() => raw.vlsb_epoll_wait(mainEp, evs, 8, 0), 50);
+  // Thread mode: keep serving late RPCs (cleanups of migrated sessions).
+  // Single mode: the main thread leaves VLS, so a one-worker server is a
+  // one-thread VLS process and takes no lock at all (as in the seeds).
+  const timer = cfg.mode === "thread" ? setInterval(() => raw.vlsb_epoll_wait(mainEp, evs, 8, 0), 50) : null;
+  if (cfg.mode === "single") raw.vlsb_worker_unregister();
 
   return {
     host: cfg.host,
@@ -172,7 +175,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     async stop() {
       Atomics.store(ctl, 0, 1);
       if (stopped.size < workers.length) await Promise.race([new Promise<void>((r) => (onStopped = r)), Bun.sleep(1500)]);
-      clearInterval(timer);
+      if (timer) clearInterval(timer);
       for (const w of workers) w.terminate();
       raw.vlsb_epoll_wait(mainEp, evs, 8, 0);
       const native = countersSnapshot();
@@ -181,7 +184,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
       for (const ep of singleEpolls) raw.vlsb_close(ep);
       if (shared >= 0) raw.vlsb_close(shared);
       raw.vlsb_app_fini();
-      const list = inits.map((i) => stopped.get(i.id) ?? { id: i.id, vclWorker: -1, accepted: 0, adopted: 0, refused: 0, messages: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0, closed: 0 });
+      const list = inits.map((i) => stopped.get(i.id) ?? { id: i.id, vclWorker: -1, accepted: 0, adopted: 0, refused: 0, messages: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0, closed: 0, ffiCalls: 0 });
       return { workers: list, native, rpcLatencyNs, childPids: [] };
     },
   };

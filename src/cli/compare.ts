@@ -1,0 +1,91 @@
+/**
+ * `bun run bench --compare`: every backend x mode side by side, and
+ * `bun run bench diff a.json b.json`. Entry points called by bench.ts.
+ */
+import { writeFileSync, readFileSync } from "node:fs";
+import { parseStrict, intFlag, UsageError } from "./args.ts";
+
+const USAGE = `usage: bun run bench --compare [options]
+       bun run bench diff A.json B.json
+
+  --modes LIST             modes to compare (default single,thread,process)
+  --backends LIST          backends (default kernel,vpp; vpp only when found)
+  --quick                  short runs (about 20 s in all) instead of about 90 s
+  --server-workers N       server workers per run (default 2)
+  --connections C          connections of the closed-loop point (default 32)
+  --html FILE              write a self-contained HTML report
+  --json FILE              write every run, with its histogram
+`;
+
+const OPTIONS = {
+  compare: { type: "boolean" },
+  modes: { type: "string" },
+  backends: { type: "string" },
+  quick: { type: "boolean" },
+  "server-workers": { type: "string" },
+  connections: { type: "string" },
+  html: { type: "string" },
+  json: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function listFlag<T extends string>(name: string, v: string | undefined, all: readonly T[]): T[] {
+  if (v === undefined) return [...all];
+  const xs = v.split(",").map((s) => s.trim());
+  for (const x of xs) if (!all.includes(x as T)) throw new UsageError(`--${name} takes a list of ${all.join(",")}, got '${x}'`);
+  if (!xs.length) throw new UsageError(`--${name} is empty`);
+  return [...new Set(xs)] as T[];
+}
+
+/** `bench --compare ...`; returns the exit status. */
+export async function compareMain(argv: string[]): Promise<number> {
+  const { values: v } = parseStrict(argv, OPTIONS);
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const plan = {
+    modes: listFlag("modes", v.modes, ["single", "thread", "process"] as const),
+    backends: listFlag("backends", v.backends, ["kernel", "vpp"] as const),
+    quick: v.quick ?? false,
+    serverWorkers: intFlag("server-workers", v["server-workers"], 2, 1, 32),
+    connections: intFlag("connections", v.connections, 32, 1, 10_000),
+  };
+  const { runCompare } = await import("../compare/run.ts");
+  const { rowOf } = await import("../compare/rows.ts");
+  const { compareTable } = await import("../compare/table.ts");
+  const { describeMachine } = await import("../compare/machine.ts");
+  const t0 = performance.now();
+  const result = await runCompare(plan, (line) => process.stderr.write(line + "\n"));
+  const rows = result.runs.map(rowOf);
+  process.stdout.write(compareTable(rows) + "\n");
+  for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
+  process.stdout.write(`(${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+  const machine = describeMachine(null);
+  if (v.json) writeFileSync(v.json, JSON.stringify({ ...result, machine }, null, 2) + "\n");
+  if (v.html) {
+    const { compareHtml } = await import("../compare/html.ts");
+    writeFileSync(v.html, compareHtml(result, rows, machine));
+  }
+  return rows.some((r) => r.errors > 0) ? 1 : 0;
+}
+
+/** `bench diff A.json B.json`; returns the exit status. */
+export async function diffMain(argv: string[]): Promise<number> {
+  if (argv.length !== 2) throw new UsageError("diff takes two report files: bench diff A.json B.json");
+  const read = (f: string) => {
+    try {
+      return JSON.parse(readFileSync(f, "utf8"));
+    } catch (e) {
+      throw new UsageError(`cannot read report ${f}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  };
+  const { diffReports } = await import("../compare/diff.ts");
+  process.stdout.write(diffReports(read(argv[0]), read(argv[1])) + "\n");
+  return 0;
+}
+
+if (import.meta.main) {
+  const { runCli } = await import("./args.ts");
+  runCli("bench", () => compareMain(process.argv.slice(2)));
+}

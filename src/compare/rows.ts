@@ -1,0 +1,99 @@
+/** The figures of one comparison run, as the table, the HTML and diff use them. */
+import type { CompareRun } from "./run.ts";
+import { percentileUs } from "./spectrum.ts";
+
+/** One row of the side-by-side table. */
+export interface Row {
+  label: string;
+  backend: string;
+  mode: string;
+  point: string;
+  msgsPerSec: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  errors: number;
+  migrationsOk: number;
+  migrationsFailed: number;
+  rpcP50: number;
+  rpcP99: number;
+  /** contended / acquired per lock class, for classes that were taken. */
+  contention: Record<string, number>;
+  acceptsMin: number;
+  acceptsMax: number;
+  accepts: number[];
+}
+
+type Native = { workers?: { index: number; accepts: number; migrationsOk: number; migrationsFailed: number; migrationsTimedOut: number }[]; locks?: Record<string, { acquired: number; contended: number }> };
+
+/** Extracts a row from a run's bench report. */
+export function rowOf(run: CompareRun): Row {
+  const r = run.report;
+  const l = r.latencyUs?.corrected ?? r.latencyUs;
+  const counters = r.server?.counters ?? {};
+  const native: Native = counters.native ?? {};
+  const nw = native.workers ?? [];
+  // Listener workers: in thread and process modes VCL worker 0 is the main
+  // thread / parent, which does not accept.
+  const listeners = run.mode === "single" ? nw : nw.filter((w) => w.index !== 0);
+  const accepts = listeners.map((w) => w.accepts);
+  const contention: Record<string, number> = {};
+  for (const [k, v] of Object.entries(native.locks ?? {})) if (v.acquired > 0) contention[k] = v.contended / v.acquired;
+  const rpc: number[] = counters.rpcLatencyNs ?? [];
+  return {
+    label: `${run.backend} ${run.mode} ${run.point === "rate" ? `@${Math.round(run.rate ?? 0)}/s` : "closed"}`,
+    backend: run.backend,
+    mode: run.mode,
+    point: run.point,
+    msgsPerSec: r.msgsPerSec,
+    p50: l.p50,
+    p90: l.p90,
+    p99: l.p99,
+    p999: l.p999,
+    max: l.max,
+    errors: Object.values(r.errors as Record<string, number>).reduce((a, b) => a + b, 0),
+    migrationsOk: nw.reduce((a, w) => a + w.migrationsOk, 0),
+    migrationsFailed: nw.reduce((a, w) => a + w.migrationsFailed + w.migrationsTimedOut, 0),
+    rpcP50: percentileUs(rpc, 50),
+    rpcP99: percentileUs(rpc, 99),
+    contention,
+    acceptsMin: accepts.length ? Math.min(...accepts) : 0,
+    acceptsMax: accepts.length ? Math.max(...accepts) : 0,
+    accepts,
+  };
+}
+
+/** Column definitions: name, value, and which direction is better. */
+export const COLUMNS: { name: string; get: (r: Row) => number; better: "high" | "low" | "none"; fmt: (v: number) => string }[] = [
+  { name: "msgs/s", get: (r) => r.msgsPerSec, better: "high", fmt: (v) => v.toFixed(0) },
+  { name: "p50 us", get: (r) => r.p50, better: "low", fmt: (v) => v.toFixed(1) },
+  { name: "p90 us", get: (r) => r.p90, better: "low", fmt: (v) => v.toFixed(1) },
+  { name: "p99 us", get: (r) => r.p99, better: "low", fmt: (v) => v.toFixed(1) },
+  { name: "p99.9 us", get: (r) => r.p999, better: "low", fmt: (v) => v.toFixed(1) },
+  { name: "max us", get: (r) => r.max, better: "low", fmt: (v) => v.toFixed(1) },
+  { name: "errors", get: (r) => r.errors, better: "low", fmt: (v) => v.toFixed(0) },
+  { name: "migr ok", get: (r) => r.migrationsOk, better: "none", fmt: (v) => v.toFixed(0) },
+  { name: "migr failed", get: (r) => r.migrationsFailed, better: "low", fmt: (v) => v.toFixed(0) },
+  { name: "rpc p50 us", get: (r) => r.rpcP50, better: "low", fmt: (v) => (Number.isNaN(v) ? "-" : v.toFixed(1)) },
+  { name: "rpc p99 us", get: (r) => r.rpcP99, better: "low", fmt: (v) => (Number.isNaN(v) ? "-" : v.toFixed(1)) },
+  { name: "accepts min/max", get: (r) => (r.acceptsMax ? r.acceptsMin / r.acceptsMax : NaN), better: "high", fmt: () => "" },
+];
+
+/** Index of the best row per column (within rows of the same point), or -1. */
+export function bestOf(rows: Row[], col: (typeof COLUMNS)[number]): Set<number> {
+  const best = new Set<number>();
+  if (col.better === "none") return best;
+  for (const point of new Set(rows.map((r) => r.point))) {
+    let bi = -1;
+    rows.forEach((r, i) => {
+      if (r.point !== point) return;
+      const v = col.get(r);
+      if (Number.isNaN(v)) return;
+      if (bi < 0 || (col.better === "high" ? v > col.get(rows[bi]) : v < col.get(rows[bi]))) bi = i;
+    });
+    if (bi >= 0 && rows.filter((r) => r.point === point).length > 1) best.add(bi);
+  }
+  return best;
+}
