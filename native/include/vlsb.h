@@ -56,7 +56,7 @@ enum vlsb_attr_op {
   VLSB_ATTR_GET_FLAGS = 2,      /* returns O_NONBLOCK or 0 */
   VLSB_ATTR_SET_FLAGS = 3,      /* value: O_NONBLOCK or 0 */
   VLSB_ATTR_GET_PEER_ADDR = 6,  /* writes ep_out */
-  VLSB_ATTR_GET_LCL_ADDR = 8,   /* writes ep_out */
+  VLSB_ATTR_GET_LCL_ADDR = 4,   /* writes ep_out */
   VLSB_ATTR_SET_REUSEPORT = 19, /* value: 0/1 */
   VLSB_ATTR_SET_TCP_NODELAY = 27, /* value: 0/1 */
 };

@@ -30,7 +30,7 @@ typedef struct {
 _Static_assert(sizeof(vpp_endpt_t) == 48, "vppcom_endpt_t layout");
 
 enum { VPP_ATTR_GET_NREAD = 0, VPP_ATTR_GET_FLAGS = 2, VPP_ATTR_SET_FLAGS = 3,
-       VPP_ATTR_GET_PEER_ADDR = 6, VPP_ATTR_GET_LCL_ADDR = 8, VPP_ATTR_SET_REUSEPORT = 19,
+       VPP_ATTR_GET_PEER_ADDR = 6, VPP_ATTR_GET_LCL_ADDR = 4, VPP_ATTR_SET_REUSEPORT = 19,
        VPP_ATTR_SET_TCP_NODELAY = 27 };
 
 static struct {

@@ -113,6 +113,7 @@ if (import.meta.main) {
     const { startServer } = await import("../server/server.ts");
     let vpp: import("../vpp/instance.ts").VppInstance | null = null;
     let appOptions = "";
+    let stopping = false;
     if (cfg.backend === "vpp") {
       const { findVpp, vppNotFoundReason } = await import("../vpp/find.ts");
       const install = findVpp();
@@ -121,7 +122,8 @@ if (import.meta.main) {
       vpp = cfg.vpp.socket ? attachVpp(install, cfg.vpp.socket, cfg.vpp.namespace) : await startVpp(install, cfg.vpp.topology);
       const conf = vpp.writeVcl("server", cfg.mode, cfg.vpp.vcl);
       appOptions = `lib=${install.libvppcom};vcl_config=${conf};app_name=vlsbench-server-${process.pid}`;
-      vpp.exited.then(async (code) => {
+      vpp.exited.then((code) => {
+        if (stopping) return;
         process.stderr.write(`server: VPP exited (status ${code}) under the server; stopping\n`);
         process.exit(1);
       });
@@ -135,11 +137,13 @@ if (import.meta.main) {
     try {
       srv = await startServer({ ...cfg, appOptions });
     } catch (e) {
+      stopping = true;
       await vpp?.stop();
       throw e;
     }
     process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}\n`);
     await stopSignal;
+    stopping = true;
     const report = await srv.stop();
     await vpp?.stop();
     process.stderr.write(formatReport(report) + "\n");

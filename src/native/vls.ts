@@ -24,7 +24,7 @@ export const SHUT_RD = 0;
 export const SHUT_WR = 1;
 export const SHUT_RDWR = 2;
 export const Attr = {
-  GET_NREAD: 0, GET_FLAGS: 2, SET_FLAGS: 3, GET_PEER_ADDR: 6, GET_LCL_ADDR: 8,
+  GET_NREAD: 0, GET_FLAGS: 2, SET_FLAGS: 3, GET_LCL_ADDR: 4, GET_PEER_ADDR: 6,
   SET_REUSEPORT: 19, SET_TCP_NODELAY: 27,
 } as const;
 
@@ -99,6 +99,26 @@ export function listenTcp(ep: Endpoint, opts: { nonblocking?: boolean; reuseport
   } catch (e) {
     raw.vlsb_close(h);
     throw e;
+  }
+}
+
+/**
+ * A TCP listener on ep; with port 0, a free port. The kernel backend asks
+ * the kernel for one; VPP does not report the port it would pick, so on the
+ * vpp backend a random port is tried until one is free.
+ */
+export function listenTcpAnyPort(ep: Endpoint, backend: BackendName, opts: { nonblocking?: boolean; reuseport?: boolean } = {}): { handle: number; port: number } {
+  if (ep.port !== 0 || backend === "kernel") {
+    const handle = listenTcp(ep, opts);
+    return { handle, port: ep.port || localEndpoint(handle).port };
+  }
+  for (let i = 0; ; i++) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    try {
+      return { handle: listenTcp({ ...ep, port }, opts), port };
+    } catch (e) {
+      if (i >= 50) throw e;
+    }
   }
 }
 

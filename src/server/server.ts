@@ -15,7 +15,7 @@
  */
 import { readFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
-import { appInit, listenTcp, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
+import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
 import type { EchoCounters, EchoWorkerInit, FromEchoWorker } from "./protocol.ts";
 
 /** Server configuration (CLI flags, validated). */
@@ -55,8 +55,7 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
 }
 
 function startProcessMode(cfg: ServerConfig): RunningServer {
-  const listener = listenTcp({ host: cfg.host, port: cfg.port });
-  const { port } = localEndpoint(listener);
+  const { handle: listener, port } = listenTcpAnyPort({ host: cfg.host, port: cfg.port }, cfg.backend);
   const pids = forkEchoWorkers(listener, cfg.workers);
   // The parent keeps polling an empty epoll set: that is where VLS drains
   // the SIGCHLD cleanup queue.
@@ -104,8 +103,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
   let shared = -1;
   const singleEpolls: number[] = [];
   if (cfg.mode === "single") {
-    shared = listenTcp({ host: cfg.host, port: cfg.port });
-    port = localEndpoint(shared).port;
+    ({ handle: shared, port } = listenTcpAnyPort({ host: cfg.host, port: cfg.port }, cfg.backend));
     for (let i = 0; i < cfg.workers; i++) singleEpolls.push(check("vlsb_epoll_create", raw.vlsb_epoll_create()));
   }
   for (let i = 0; i < cfg.workers; i++) {
@@ -117,10 +115,13 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
       epolls = [check("vlsb_epoll_create", raw.vlsb_epoll_create())];
       listener = check("vlsb_create", raw.vlsb_create(0, 1));
       check("vlsb_attr", raw.vlsb_attr(listener, Attr.SET_REUSEPORT, 1, null));
-      if (i === 0 && port === 0) {
+      if (i === 0 && port === 0 && cfg.backend === "kernel") {
         check("vlsb_bind", raw.vlsb_bind(listener, encodeEndpoint({ host: cfg.host, port: 0 })));
         port = localEndpoint(listener).port;
         bound = true;
+      } else if (i === 0 && port === 0) {
+        // VPP picks no port for us: choose one; a clash fails the worker's listen.
+        port = 20000 + Math.floor(Math.random() * 40000);
       }
     }
     inits.push({

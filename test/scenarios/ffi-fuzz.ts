@@ -97,8 +97,8 @@ function fuzz(init: FuzzInit): { calls: number; results: Record<string, number>;
         rv = raw.vlsb_shutdown(h, rnd(5) - 1);
         break;
       default: {
-        const op = [0, 2, 6, 8, 19, 27, 99][rnd(7)];
-        rv = raw.vlsb_attr(h, op, rnd(2), op === 6 || op === 8 ? buf : null);
+        const op = [0, 2, 4, 6, 19, 27, 99][rnd(7)];
+        rv = raw.vlsb_attr(h, op, rnd(2), op === 4 || op === 6 ? buf : null);
       }
     }
     if (!Number.isInteger(rv) || rv < -200) bad.push(rv);
