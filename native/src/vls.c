@@ -867,6 +867,29 @@ int vls_close(int h) {
 
 /* ---------------- epoll ---------------- */
 
+/* Locks the session sv while c holds ep's lock, keeping the order of two
+ * session locks by pool index (two epoll_ctl calls naming each other's
+ * sets must not lock in opposite orders). */
+static void lock_second_session(call_t *c, vls_session_t *sv, uint32_t sv_idx, uint32_t ep_idx) {
+  if (spin_trylock(&sv->lock)) {
+    lock_count(LK_SESSION, 0);
+    lock_debug_acquired(&sv->lock, LK_SESSION, 'x');
+    return;
+  }
+  if (sv_idx < ep_idx) {
+    /* Deliberate drop of ep's lock, to take both in index order. */
+    spin_unlock(&c->v->lock);
+    spin_lock(&sv->lock, LK_SESSION);
+    spin_lock(&c->v->lock, LK_SESSION);
+  } else {
+    spin_lock(&sv->lock, LK_SESSION);
+  }
+}
+
+/* As VLS: pool read lock, the epoll set's lock (migrating the set, not the
+ * session, in thread mode), then the session's lock; no single-mode class
+ * guard. Our VCL pool can grow under a concurrent create, so the spool read
+ * lock is taken last, for the VCL call only. */
 int vls_epoll_ctl(int ep, int op, int h, uint32_t events, uint32_t data) {
   call_t c;
   int rv = detect();
@@ -876,28 +899,33 @@ int vls_epoll_ctl(int ep, int op, int h, uint32_t events, uint32_t data) {
   /* Bad epoll handle: EBADFD with the pool lock released (spec 6). */
   if ((rv = get_w_dlock(&c, ep)) < 0)
     return rv;
-  /* The epoll set migrates, not the session added to it (spec 4). */
-  if ((rv = guard(&c, OP_SPOOL)) < 0)
-    return rv;
-  vcl_worker_t *w = cur_wrk(&c);
-  uint32_t vep = c.v->session_index;
-  vls_session_t *sv = h == ep ? 0 : lookup(h, 0);
+  if (vlsm.mode == VLSB_MODE_THREAD && c.v->vcl_wrk != (uint32_t)vls_tl_wrk && (rv = migrate(&c)) < 0)
+    return rv; /* migration failed: everything released (spec 6) */
+  uint32_t ep_idx = (uint32_t)ep & ((1u << VLS_IDX_BITS) - 1);
+  uint32_t sv_idx;
+  vls_session_t *sv = h == ep ? 0 : lookup(h, &sv_idx);
   if (!sv) {
-    call_end(&c); /* bad session: both locks released (spec 6) */
+    dunlock(&c); /* bad session: the set's lock and the pool lock released (spec 6) */
     return -EBADFD;
   }
   if (c.dlock)
-    spin_lock(&sv->lock, LK_SESSION);
+    lock_second_session(&c, sv, sv_idx, ep_idx);
+  if (vlsm.mode != VLSB_MODE_THREAD && c.dlock) {
+    rw_rlock(&vlsm.spool_lock, LK_SPOOL);
+    c.spool = 1;
+  }
+  vcl_worker_t *w = cur_wrk(&c);
   if (sv->vcl_wrk != w->index) {
     rv = -EBADFD; /* a session of another worker cannot join our set */
   } else {
     if (vlsm.mode == VLSB_MODE_PROCESS && op != EPOLL_CTL_MOD)
       vls_fork_mp_check(sv, w, sv->session_index, op == EPOLL_CTL_ADD);
-    rv = vcl_epoll_ctl(w, vep, op, sv->session_index, events, data);
+    rv = vcl_epoll_ctl(w, c.v->session_index, op, sv->session_index, events, data);
   }
+  unguard(&c);
   if (c.dlock)
     spin_unlock(&sv->lock);
-  call_end(&c);
+  dunlock(&c);
   return rv;
 }
 
