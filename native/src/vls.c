@@ -35,7 +35,13 @@ static atomic_int lock_slot_next;
 static pthread_key_t thread_exit_key;
 static pthread_once_t thread_exit_key_once = PTHREAD_ONCE_INIT;
 
-enum op_class { OP_READ, OP_WRITE, OP_XPOLL, OP_SPOOL, OP_NONE };
+/* Operation classes of the guard. READ, WRITE, XPOLL and SPOOL are VLS's
+ * (they migrate in thread mode and take the single-mode class locks);
+ * MIGRATE_ONLY (attr) migrates but takes no class lock, UNGUARDED (bind)
+ * does neither: a session of another worker is EBADFD, as in VLS. Those two
+ * still take the spool read lock in single mode, because our VCL pool can
+ * grow under a concurrent create. */
+enum op_class { OP_READ, OP_WRITE, OP_XPOLL, OP_SPOOL, OP_MIGRATE_ONLY, OP_UNGUARDED };
 
 typedef struct {
   vls_session_t *v;
@@ -421,7 +427,10 @@ static void acq_mode_locks(call_t *c, int op) {
     rw_wlock(&vlsm.spool_lock, LK_SPOOL);
     c->spool = 2;
     break;
-  default:
+  case OP_MIGRATE_ONLY:
+  case OP_UNGUARDED:
+    rw_rlock(&vlsm.spool_lock, LK_SPOOL);
+    c->spool = 1;
     break;
   }
 }
@@ -433,11 +442,17 @@ static int migrate(call_t *c);
  * migration failed. */
 static int guard(call_t *c, int op) {
   if (vlsm.mode == VLSB_MODE_THREAD) {
-    if (c->v && c->v->vcl_wrk != (uint32_t)vls_tl_wrk)
-      return migrate(c);
+    if (c->v && c->v->vcl_wrk != (uint32_t)vls_tl_wrk) {
+      if (op != OP_UNGUARDED)
+        return migrate(c);
+      /* VLS hands the owner's VCL handle to VCL, which refuses a handle of
+       * another worker. */
+      call_end(c);
+      return -EBADFD;
+    }
     return 0;
   }
-  if (locks_needed())
+  if (c->dlock)
     acq_mode_locks(c, op);
   return 0;
 }
@@ -616,8 +631,10 @@ static int vls_new(uint32_t w, uint32_t sidx) {
 /* Runs a pool-changing VCL op under the SPOOL guard without a session. */
 static void spool_begin(call_t *c) {
   memset(c, 0, sizeof *c);
-  if (vlsm.mode != VLSB_MODE_THREAD && locks_needed())
+  c->dlock = (uint8_t)locks_needed(); /* only records that locking is on */
+  if (vlsm.mode != VLSB_MODE_THREAD && c->dlock)
     acq_mode_locks(c, OP_SPOOL);
+  c->dlock = 0;
 }
 
 int vls_create(int proto, int nonblocking) {
@@ -658,7 +675,7 @@ int vls_epoll_create(void) {
 
 int vls_bind(int h, const uint8_t *ep) {
   call_t c;
-  int rv = call_begin(&c, h, OP_SPOOL);
+  int rv = call_begin(&c, h, OP_UNGUARDED);
   if (rv < 0)
     return rv;
   rv = vcl_bind(cur_wrk(&c), c.v->session_index, ep);
@@ -668,7 +685,7 @@ int vls_bind(int h, const uint8_t *ep) {
 
 int vls_listen(int h, int backlog) {
   call_t c;
-  int rv = call_begin(&c, h, OP_SPOOL);
+  int rv = call_begin(&c, h, OP_XPOLL);
   if (rv < 0)
     return rv;
   rv = vcl_listen(cur_wrk(&c), c.v->session_index, backlog);
@@ -680,7 +697,7 @@ int vls_listen(int h, int backlog) {
 
 int vls_connect(int h, const uint8_t *ep) {
   call_t c;
-  int rv = call_begin(&c, h, OP_SPOOL);
+  int rv = call_begin(&c, h, OP_XPOLL);
   if (rv < 0)
     return rv;
   vcl_worker_t *w = cur_wrk(&c);
@@ -696,7 +713,7 @@ int vls_connect(int h, const uint8_t *ep) {
     int wr = vcl_wait_fd(w, fd, POLLOUT, -1);
     if (wr < 0)
       return wr;
-    if ((rv = call_begin(&c, h, OP_SPOOL)) < 0)
+    if ((rv = call_begin(&c, h, OP_XPOLL)) < 0)
       return rv;
     if (atomic_load(&c.v->app_closed)) {
       call_end(&c);
@@ -790,7 +807,7 @@ int vls_shutdown(int h, int how) {
 
 int vls_attr(int h, int op, int value, uint8_t *ep_out) {
   call_t c;
-  int rv = call_begin(&c, h, OP_SPOOL);
+  int rv = call_begin(&c, h, OP_MIGRATE_ONLY);
   if (rv < 0)
     return rv;
   rv = vcl_attr(cur_wrk(&c), c.v->session_index, op, value, ep_out);

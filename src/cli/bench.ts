@@ -22,7 +22,13 @@ const USAGE = `usage: bun run bench [options]
   --timeout D              a message not echoed within D is an error (default 5s)
   --connect-timeout D      connect deadline (default 3s)
   --json FILE              write the report as JSON
+  --vpp-topology cut-through|stack
+                           (vpp) how the load reaches the server through VPP
   -h, --help               this text
+
+With --backend vpp, bench starts one VPP (found in $VPP_PREFIX or FD.io's
+package places), the server attaches to it, and the load generator is a VCL
+app of its own.
 `;
 
 const OPTIONS = {
@@ -38,6 +44,7 @@ const OPTIONS = {
   timeout: { type: "string" },
   "connect-timeout": { type: "string" },
   json: { type: "string" },
+  "vpp-topology": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -59,7 +66,9 @@ export function parseBenchArgs(argv: string[]) {
     timeoutSec: durationFlag("timeout", v.timeout, 5, 3600),
     connectTimeoutSec: durationFlag("connect-timeout", v["connect-timeout"], 3, 600),
     json: v.json ?? null,
+    vppTopology: choiceFlag("vpp-topology", v["vpp-topology"], "cut-through", ["cut-through", "stack"] as const),
   };
+  if (v["vpp-topology"] && a.backend !== "vpp") throw new UsageError("--vpp-topology needs --backend vpp");
   if (a.durationSec <= 0) throw new UsageError("--duration must be more than 0");
   if (a.timeoutSec <= 0 || a.connectTimeoutSec <= 0) throw new UsageError("--timeout and --connect-timeout must be more than 0");
   if (a.target && (v.backend || v.mode || v["server-workers"])) throw new UsageError("--backend/--mode/--server-workers configure a started server; they cannot be used with --target");
@@ -73,23 +82,43 @@ if (import.meta.main) {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (a.backend === "vpp") throw new UsageError("--backend vpp: the VPP backend is not available yet in this build; use --backend kernel");
     const { appInit } = await import("../native/vls.ts");
     const { runLoad, errorTotal } = await import("../loadgen/run.ts");
     const { startServerChild } = await import("../loadgen/server-child.ts");
     const { formatTable, toReport } = await import("../loadgen/report.ts");
+    let vpp: import("../vpp/run-setup.ts").VppRun | null = null;
+    if (a.backend === "vpp") {
+      const { findVpp, vppNotFoundReason } = await import("../vpp/find.ts");
+      if (!findVpp()) throw new UsageError(vppNotFoundReason());
+      const { prepareVppRun } = await import("../vpp/run-setup.ts");
+      vpp = await prepareVppRun(a.vppTopology);
+      vpp.vpp.exited.then((code) => {
+        if (vppStopping) return;
+        process.stderr.write(`bench: VPP exited (status ${code}) mid-run\n`);
+        process.exit(1);
+      });
+    }
+    let vppStopping = false;
     // The load generator is a VLS app of its own: per-thread workers, so
     // its threads never contend on each other's locks.
-    appInit("kernel", "thread");
-    const server = a.target ? null : await startServerChild({ backend: a.backend, mode: a.mode, workers: a.serverWorkers, host: "127.0.0.1" });
+    appInit(a.backend, "thread", vpp?.clientOptions ?? "");
+    const server = a.target
+      ? null
+      : await startServerChild({ backend: a.backend, mode: a.mode, workers: a.serverWorkers, host: vpp?.serverHost ?? "127.0.0.1", extraArgs: vpp?.serverArgs }).catch(async (e) => {
+          vppStopping = true;
+          await vpp?.vpp.stop();
+          throw e;
+        });
     const target = a.target ?? { host: server!.host, port: server!.port };
     let result;
     try {
       result = await runLoad({ ...target, connections: a.connections, workers: a.workers, size: a.size, warmupSec: a.warmupSec, durationSec: a.durationSec, timeoutSec: a.timeoutSec, connectTimeoutSec: a.connectTimeoutSec });
     } finally {
+      vppStopping = true;
       var counters = server ? await server.stop() : null;
+      await vpp?.vpp.stop();
     }
-    const cfg = { target: `${target.host}:${target.port}`, ...(server ? { backend: a.backend, mode: a.mode, serverWorkers: a.serverWorkers } : {}), connections: a.connections, workers: a.workers, size: a.size, durationSec: a.durationSec, warmupSec: a.warmupSec, timeoutSec: a.timeoutSec };
+    const cfg = { target: `${target.host}:${target.port}`, ...(server ? { backend: a.backend, mode: a.mode, serverWorkers: a.serverWorkers } : {}), ...(vpp ? { vppTopology: a.vppTopology, vppVersion: vpp.version } : {}), connections: a.connections, workers: a.workers, size: a.size, durationSec: a.durationSec, warmupSec: a.warmupSec, timeoutSec: a.timeoutSec };
     const title = server ? `vlsbench ${target.host}:${target.port} (started: backend=${a.backend} mode=${a.mode} workers=${a.serverWorkers})` : `vlsbench ${target.host}:${target.port}`;
     process.stdout.write(formatTable({ ...target, ...a }, result, title) + "\n");
     if (a.json) writeFileSync(a.json, JSON.stringify(toReport(cfg, result, server ? { readyLine: server.readyLine, counters } : undefined), null, 2) + "\n");

@@ -7,7 +7,7 @@
  */
 import { workerData, parentPort } from "node:worker_threads";
 import { raw, check } from "../native/ffi.ts";
-import { encodeEndpoint, EPOLLIN, EPOLL_CTL_ADD } from "../native/vls.ts";
+import { encodeEndpoint, Attr, EPOLLIN, EPOLL_CTL_ADD } from "../native/vls.ts";
 import { runEchoLoop, LISTENER_TAG } from "./echo-loop.ts";
 import type { EchoWorkerInit, EchoCounters, FromEchoWorker } from "./protocol.ts";
 
@@ -23,6 +23,9 @@ try {
   counters.vclWorker = check("vlsb_worker_register", raw.vlsb_worker_register());
   const ep = init.mode === "thread" ? init.epolls[0] : init.epolls[init.id];
   if (init.mode === "thread") {
+    // bind does not migrate in VLS (a session of another worker is EBADFD),
+    // so migrate the CLOSED listener first with a call that does.
+    check("vlsb_attr", raw.vlsb_attr(init.listener, Attr.GET_FLAGS, 0, null));
     if (!init.bound) check("vlsb_bind", raw.vlsb_bind(init.listener, encodeEndpoint({ host: init.bindHost, port: init.bindPort })));
     check("vlsb_listen", raw.vlsb_listen(init.listener, 1024));
   }
