@@ -4,7 +4,9 @@
  * and of the VLS layer with its one-thread lock check against a build with
  * locking compiled out (VLSB_NO_LOCKS). The two builds run in child
  * processes, alternating A B A B for --rounds rounds; medians and the ratio
- * are printed (target: within 5%).
+ * are printed (target: within 5%). Then the lock paths per mode with 1, 2
+ * and 4 threads: the measured thread calls vlsb_attr on its own session
+ * while the other threads do the same on theirs.
  *
  *   bun bench/micro.ts [--rounds 5] [--time-ms 300] [--json FILE]
  */
@@ -13,7 +15,7 @@ import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { alternate, median, table, runJsonChild } from "./lib.ts";
 
-const { values } = parseArgs({ options: { child: { type: "boolean" }, rounds: { type: "string" }, "time-ms": { type: "string" }, json: { type: "string" } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { child: { type: "boolean" }, "child-locks": { type: "boolean" }, rounds: { type: "string" }, "time-ms": { type: "string" }, json: { type: "string" } } });
 const timeMs = Number(values["time-ms"] ?? 300);
 
 async function child() {
@@ -60,6 +62,41 @@ async function child() {
   console.log(JSON.stringify({ ns: res, lockAcquisitions: anyLock }));
 }
 
+/** Lock paths: MODE THREADS; the main thread is measured, THREADS-1 Bun
+ * Workers load the same paths on their own sessions meanwhile. */
+async function childLocks() {
+  const [mode, threadsS] = positionals;
+  const threads = Number(threadsS);
+  const { raw, check, countersSnapshot } = await import("../src/native/ffi.ts");
+  const { appInit, Attr } = await import("../src/native/vls.ts");
+  appInit("kernel", mode as "single" | "thread");
+  const stop = new SharedArrayBuffer(8);
+  const flag = new Int32Array(stop);
+  const src = `import { raw } from ${JSON.stringify(new URL("../src/native/ffi.ts", import.meta.url).href)};
+    import { workerData } from "node:worker_threads";
+    const f = new Int32Array(workerData);
+    const s = raw.vlsb_create(0, 1);
+    Atomics.add(f, 1, 1);
+    while (Atomics.load(f, 0) === 0) for (let i = 0; i < 1000; i++) raw.vlsb_attr(s, 2, 0, null);
+    raw.vlsb_close(s);`;
+  const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+  const ws = Array.from({ length: threads - 1 }, () => new Worker(url, { workerData: stop } as WorkerOptions));
+  while (Atomics.load(flag, 1) < threads - 1) await Bun.sleep(5);
+  const s = check("create", raw.vlsb_create(0, 1));
+  const BATCH = 1000;
+  const bench = new Bench({ time: timeMs, warmupTime: 50 });
+  bench.add("attr", () => {
+    for (let i = 0; i < BATCH; i++) raw.vlsb_attr(s, Attr.GET_FLAGS, 0, null);
+  });
+  await bench.run();
+  Atomics.store(flag, 0, 1);
+  for (const w of ws) w.terminate();
+  const locks = (countersSnapshot() as { locks: Record<string, { acquired: number; contended: number }> }).locks;
+  const r = bench.tasks[0].result as { latency?: { p50?: number; mean: number } };
+  console.log(JSON.stringify({ ns: ((r.latency?.p50 ?? r.latency?.mean ?? NaN) * 1e6) / BATCH, locks }));
+  process.exit(0);
+}
+
 async function main() {
   const rounds = Number(values.rounds ?? 5);
   const variants = ["release", "nolocks"];
@@ -76,8 +113,23 @@ async function main() {
   console.log(table(["call", "vls (ns)", "locks compiled out (ns)", "ratio"], rows));
   const locks = runs.get("release")!.map((r) => r.lockAcquisitions);
   console.log(`VLS lock acquisitions in the one-thread runs: ${locks.join(", ")} (expected 0: one thread takes no lock)`);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ rounds, rows, lockAcquisitions: locks }, null, 2));
+  const lockRows: (string | number)[][] = [];
+  const lockJson: Record<string, number> = {};
+  for (const mode of ["single", "thread"])
+    for (const threads of [1, 2, 4]) {
+      const rs = [];
+      for (let r = 0; r < Math.min(rounds, 3); r++) rs.push(await runJsonChild(import.meta.path, ["--child-locks", mode, String(threads), "--time-ms", String(timeMs)]));
+      const ns = median(rs.map((x) => x.ns));
+      const last = rs[rs.length - 1].locks as Record<string, { acquired: number; contended: number }>;
+      const taken = Object.entries(last).filter(([, l]) => l.acquired > 0).map(([k, l]) => `${k} ${((100 * l.contended) / l.acquired).toFixed(1)}%`).join(" ");
+      lockRows.push([`${mode}, ${threads} thread${threads > 1 ? "s" : ""}`, ns.toFixed(1), taken || "none"]);
+      lockJson[`${mode}-${threads}`] = ns;
+    }
+  console.log(`\nlock paths: vlsb_attr on the thread's own session while the other threads do the same (median of ${Math.min(rounds, 3)} runs)`);
+  console.log(table(["mode, threads", "ns/call", "locks taken (contended share)"], lockRows));
+  if (values.json) writeFileSync(values.json, JSON.stringify({ rounds, rows, lockAcquisitions: locks, lockPaths: lockJson }, null, 2));
 }
 
 if (values.child) await child();
+else if (values["child-locks"]) await childLocks();
 else await main();
