@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findVpp, vppNotFoundReason } from "../src/vpp/find.ts";
 import { runCli, BENCH, SERVER } from "./helpers/cli.ts";
+import { runScenario } from "./helpers/scenario.ts";
 
 const install = findVpp();
 const vtest = install ? test : test.skip;
@@ -39,6 +40,19 @@ describe(`vpp backend${why}`, () => {
         expect(j.config.vppVersion).toMatch(/^vpp v/);
         expect(j.server.readyLine).toMatch(new RegExp(`backend=vpp mode=${mode}`));
       }, 70_000);
+
+  // Differences between VPP's VLS and the embedded model, pinned (README lists them).
+  test("difference: port 0 — the kernel reports the port it chose", async () => {
+    const k = await runScenario(join(import.meta.dir, "scenarios", "port-zero.ts"), ["kernel"], 30_000);
+    expect(k.listenRv).toBe(0);
+    expect(k.port).toBeGreaterThan(0);
+  });
+  vtest("difference: port 0 — VPP listens but reports port 0, so vlsbench picks ports itself", async () => {
+    const v = await runScenario(join(import.meta.dir, "scenarios", "port-zero.ts"), ["vpp"], 30_000);
+    expect(v.listenRv).toBe(0);
+    expect(v.rv).toBe(0);
+    expect(v.port).toBe(0);
+  }, 40_000);
 
   vtest("a SIGKILLed server leaves no VPP process and no run directory", async () => {
     const before = vppRunDirs().length;
