@@ -32,10 +32,12 @@ const VARIANTS = {
 };
 const BASE = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-fPIC", "-pthread", `-I${join(nat, "include")}`];
 
-/** Stand-alone programs (not part of the library): source -> binary. */
+/** Stand-alone programs (not part of the library): source -> binary;
+ * withCore links the core library's sources too. */
 const PROGRAMS = [
   { src: "c_echo.c", bin: "c-echo" },
   { src: "supervise.c", bin: "vlsb-supervise" },
+  { src: "echo_main.c", bin: "vlsb-echo", withCore: true },
 ];
 
 const list = (dir, ext) =>
@@ -79,9 +81,10 @@ export function buildNative({ variant = "release", tests = false, quiet = false 
   for (const p of PROGRAMS) {
     const bin = join(out, p.bin);
     const src = join(nat, "src", p.src);
-    if (stale(bin, [src])) {
+    const inputs = p.withCore ? [src, ...core, ...hdrs] : [src];
+    if (stale(bin, inputs)) {
       say(`compiling ${bin}`);
-      cc(v, ["-o", bin, src]);
+      cc(v, ["-o", bin, src, ...(p.withCore ? [...core, "-ldl"] : [])]);
     }
   }
   if (tests) {

@@ -760,11 +760,12 @@ int vls_accept(int h, uint8_t *ep_out, int flags) {
  * blocking session waits with every lock dropped and retries. */
 static int rw_call(int h, void *buf, int len, int is_write) {
   call_t c;
-  for (;;) {
+  for (int waited = 0;; waited = 1) {
     int rv = call_begin(&c, h, is_write ? OP_WRITE : OP_READ);
     if (rv < 0)
       return rv;
-    if (atomic_load(&c.v->app_closed)) {
+    if (waited && atomic_load(&c.v->app_closed)) {
+      /* closed by another thread while we waited: tell the waiter */
       call_end(&c);
       return -EBADFD;
     }
@@ -833,23 +834,18 @@ int vls_close(int h) {
     return -EBADFD;
   }
   /* APP_CLOSED before the session lock: another thread may hold that lock
-   * while it waits in VCL; this tells it the session is going. */
-  atomic_store(&c.v->app_closed, 1);
+   * while it waits in VCL; this tells it the session is going. In thread
+   * mode the close may still fail (a migration refused), so there it is
+   * set only once the session is ours. */
+  int early = vlsm.mode != VLSB_MODE_THREAD;
+  if (early)
+    atomic_store(&c.v->app_closed, 1);
   if (c.dlock)
     spin_lock(&c.v->lock, LK_SESSION);
-  if ((rv = guard(&c, OP_SPOOL)) < 0) {
-    /* migration failed: the session stays with its owner, still open */
-    int lk = locks_needed();
-    if (lk)
-      rw_rlock(&vlsm.pool_lock, LK_POOL);
-    vls_session_t *v = lookup(h, 0);
-    if (v)
-      atomic_store(&v->app_closed, 0);
-    if (lk)
-      rw_runlock(&vlsm.pool_lock);
-    return rv;
-  }
+  if ((rv = guard(&c, OP_SPOOL)) < 0)
+    return rv; /* migration failed: the session stays with its owner, open */
   vls_session_t *v = c.v;
+  atomic_store(&v->app_closed, 1);
   uint32_t w = v->vcl_wrk, sidx = v->session_index;
   if (vlsm.mode == VLSB_MODE_PROCESS && v->shared_idx != VCL_INVALID)
     rv = vls_fork_unshare(v, vcl_worker_get(w), sidx);

@@ -154,9 +154,12 @@ void vls_fork_mp_check(vls_session_t *v, vcl_worker_t *w, uint32_t sidx, int is_
   spin_lock(&sd->lock, LK_SHARED);
   if (s->state == VCL_S_LISTEN) {
     /* DEL does nothing: stopping churns and cannot drain the accept queue
-     * (nginx removes and re-adds listeners constantly). */
-    if (is_add)
+     * (nginx removes and re-adds listeners constantly). ADD makes this
+     * worker active, which also cancels a stop not yet applied to it. */
+    if (is_add) {
       sd->listeners |= BIT(w->index);
+      sd->stopped &= ~BIT(w->index);
+    }
   } else if (is_add) {
     s->state = VCL_S_LISTEN;
     sd->listeners |= BIT(w->index);
@@ -199,7 +202,8 @@ void vls_fork_before_harvest(vcl_worker_t *w) {
       continue;
     shared_data_t *sd = sd_get(v->shared_idx);
     vcl_session_t *s = vcl_session_get(w, v->session_index);
-    if (!sd || !s || s->state != VCL_S_LISTEN || !(sd->stopped & BIT(w->index)))
+    /* A worker that is active on the listener keeps it, whatever was asked. */
+    if (!sd || !s || s->state != VCL_S_LISTEN || !(sd->stopped & BIT(w->index)) || (sd->listeners & BIT(w->index)))
       continue;
     if (s->flags & VCL_F_IN_VEP)
       vcl_epoll_ctl(w, s->vep_idx, EPOLL_CTL_DEL, v->session_index, 0, 0);

@@ -1,20 +1,73 @@
-/** Runs a test scenario script in its own Bun process, bounded in time, and
- * parses the last stdout line as JSON. A crash or a hang is a clear error.
- * Scenarios run on the lock-debug build: when one hangs, the watchdog asks
- * it for its lock owners (SIGUSR2) before killing it, and the error says
- * which thread holds which lock. */
-export async function runScenario(script: string, args: string[], timeoutMs: number): Promise<any> {
-  const p = Bun.spawn([process.execPath, script, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, VLSB_NATIVE_VARIANT: "debug" } });
+/**
+ * Runs a test scenario in its own Bun process (the VLS app is process-global,
+ * process mode forks, and a crash must fail a test, not the runner), bounded
+ * in time, expecting one JSON line as the last line of stdout.
+ *
+ * Scenarios run on the lock-debug build of the native core unless
+ * VLSB_NATIVE_VARIANT says otherwise: when one hangs, it is first sent
+ * SIGUSR2 (the debug build then writes which thread holds which VLS lock to
+ * stderr), then SIGKILL, and the error carries that stderr. Scenarios may
+ * write "stage: ..." lines to stderr, so a hang names the step it hung in.
+ */
+import { basename } from "node:path";
+
+export interface ScenarioRun<T> {
+  /** The parsed JSON line. */
+  result: T;
+  /** Wall time of the whole child process, ms. */
+  elapsedMs: number;
+  /** The child's stderr (stage lines, diagnostics). */
+  stderr: string;
+}
+
+const tail = (s: string, n: number) => (s.length > n ? "…" + s.slice(-n) : s).trim();
+
+/**
+ * Runs a scenario script with argv. Rejects with a clear message when the
+ * child hangs past timeoutMs (then it is killed), exits non-zero, dies by a
+ * signal, or prints no JSON line.
+ */
+export async function runScript<T = any>(script: string, argv: string[], timeoutMs: number): Promise<ScenarioRun<T>> {
+  const label = `scenario ${basename(script, ".ts")} ${argv.join(" ")}`;
+  const t0 = performance.now();
+  const child = Bun.spawn([process.execPath, script, ...argv], {
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    env: { ...process.env, VLSB_NATIVE_VARIANT: process.env.VLSB_NATIVE_VARIANT ?? "debug" },
+  });
   let timedOut = false;
   const timer = setTimeout(async () => {
     timedOut = true;
-    p.kill("SIGUSR2");
+    try {
+      child.kill("SIGUSR2"); // lock-debug build: dump lock owners to stderr
+    } catch {}
     await Bun.sleep(300);
-    p.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch {}
   }, timeoutMs);
-  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
-  if (timedOut) throw new Error(`${script} hung: killed after ${timeoutMs} ms; stderr: ${err.slice(-500)}`);
-  if (code !== 0) throw new Error(`${script} exited ${code} (signal ${p.signalCode}); stderr: ${err.slice(-800)}`);
-  return JSON.parse(out.trim().split("\n").pop()!);
+  const elapsedMs = Math.round(performance.now() - t0);
+  if (timedOut) {
+    const stage = [...err.matchAll(/^stage: (.*)$/gm)].pop()?.[1] ?? "(no stage reported)";
+    throw new Error(`${label} HUNG: killed after ${timeoutMs} ms, last stage: ${stage}; stderr: ${tail(err, 1500)}`);
+  }
+  if (code !== 0 || child.signalCode)
+    throw new Error(`${label} failed: exit code ${code}${child.signalCode ? `, signal ${child.signalCode}` : ""}; stderr: ${tail(err, 2000)}`);
+  const line = out.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+  if (!line) throw new Error(`${label} printed no JSON result; stdout: ${tail(out, 500)}; stderr: ${tail(err, 1000)}`);
+  let result: T;
+  try {
+    result = JSON.parse(line) as T;
+  } catch (e) {
+    throw new Error(`${label} printed bad JSON (${(e as Error).message}): ${tail(line, 500)}`);
+  }
+  return { result, elapsedMs, stderr: err };
+}
+
+/** runScript, returning only the parsed result. */
+export async function runScenario(script: string, argv: string[], timeoutMs: number): Promise<any> {
+  return (await runScript(script, argv, timeoutMs)).result;
 }

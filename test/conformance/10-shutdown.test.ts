@@ -1,0 +1,40 @@
+// Behaviour 10: shutdown(RD/WR/RDWR) then read/write. Write after SHUT_WR is
+// -EPIPE and the peer reads EOF; read after SHUT_RD is 0; a bad `how` is
+// -EINVAL; an unconnected session is -ENOTCONN. Run in every mode (one
+// thread: the guard's class locks and the migration path stay idle).
+import { describe, expect } from "bun:test";
+import { forEachBackend } from "./backends.ts";
+import { runScenario } from "./run-scenario.ts";
+
+const EPIPE = -32, ENOTCONN = -107, EINVAL = -22, EBADFD = -77, EAGAIN = -11;
+
+forEachBackend((b, t) => {
+  describe("10 shutdown", () => {
+    for (const mode of ["single", "thread", "process"])
+      t(`shutdown then read/write, ${mode} mode`, async () => {
+        const { result: r } = await runScenario<any>("10-shutdown", [b.name, mode], 20_000);
+        expect(r.unconnected).toEqual({ rd: ENOTCONN, wr: ENOTCONN, rdwr: ENOTCONN });
+        expect(r.closedHandle).toBe(EBADFD);
+        expect(r.badHow).toEqual({ three: EINVAL, minusOne: EINVAL, big: EINVAL });
+        expect(r.afterBadHowWorks).toBe(true);
+        // SHUT_WR
+        expect(r.wrBeforeOk).toBe(true);
+        expect(r.shutWr).toBe(0);
+        expect(r.writeAfterShutWr).toBe(EPIPE);
+        expect(r.writeAfterShutWrAgain).toBe(EPIPE);
+        expect(r.peerReadAfterShutWr).toBe(0);
+        expect(r.reverseAfterShutWr).toBe(true);
+        // SHUT_RD
+        expect(r.readBeforeShutRd).toBe(EAGAIN);
+        expect(r.shutRd).toBe(0);
+        expect(r.readAfterShutRd).toBe(0);
+        expect(r.readAfterShutRdAgain).toBe(0);
+        expect(r.writeAfterShutRdWorks).toBe(true);
+        // SHUT_RDWR
+        expect(r.shutRdwr).toBe(0);
+        expect(r.writeAfterRdwr).toBe(EPIPE);
+        expect(r.readAfterRdwr).toBe(0);
+        expect(r.peerReadAfterRdwr).toBe(0);
+      }, 25_000);
+  });
+});

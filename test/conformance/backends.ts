@@ -1,0 +1,45 @@
+/**
+ * The backends the conformance suite runs on. Every behaviour file
+ * registers its tests once per backend; a backend that is not available
+ * here has its tests registered as skipped, with the reason in the name,
+ * so the report shows what was not checked and why.
+ *
+ * kernel: the embedded VLS over Linux sockets (always built).
+ * vpp:    libvppcom's VLS on a running VPP. Not wired into this suite yet
+ *         (the scenarios would need a VPP started for them), so it is
+ *         reported unavailable.
+ */
+import { test } from "bun:test";
+import type { BackendName } from "../../src/native/vls.ts";
+
+export interface ConformanceBackend {
+  name: BackendName;
+  available: boolean;
+  /** Why the backend is not available (one line). */
+  reason?: string;
+}
+
+/** The backend list, in the order the tests are registered. */
+export function backends(): ConformanceBackend[] {
+  return [
+    { name: "kernel", available: true },
+    { name: "vpp", available: false, reason: "VPP not found" },
+  ];
+}
+
+type TestBody = () => Promise<void> | void;
+/** Registers a test under a backend: `name [backend]`, or skipped with the reason. */
+export type BackendTest = (name: string, body: TestBody, timeoutMs: number) => void;
+
+/**
+ * Calls `register` once per backend with a `t` that registers a test for
+ * that backend (or a skipped one naming the reason).
+ */
+export function forEachBackend(register: (b: ConformanceBackend, t: BackendTest) => void): void {
+  for (const b of backends()) {
+    const t: BackendTest = b.available
+      ? (name, body, timeoutMs) => test(`${name} [${b.name}]`, body, timeoutMs)
+      : (name, body, timeoutMs) => test.skip(`${name} [${b.name}: skipped, ${b.reason ?? "unavailable"}]`, body, timeoutMs);
+    register(b, t);
+  }
+}

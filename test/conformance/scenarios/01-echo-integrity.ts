@@ -1,0 +1,88 @@
+/**
+ * Behaviour 1: echo integrity. The real server (src/server/server.ts) in the
+ * given mode with 4 workers; 64 plain kernel-socket clients (node:net) in
+ * this process each send their own random payload in several writes and get
+ * back exactly those bytes. Then the server stops and reports its counters.
+ *
+ *   bun 01-echo-integrity.ts BACKEND MODE [CONNECTIONS] [PAYLOAD_BYTES]
+ */
+import { connect } from "node:net";
+import { scenario, stage, randomPayload, nowMs, type Counters } from "./lib.ts";
+import { startServer } from "../../../src/server/server.ts";
+
+const WRITES = 4;
+
+/** Sends payload in WRITES writes; resolves with everything echoed (up to payload.length), or rejects. */
+function echo(port: number, payload: Uint8Array, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: "127.0.0.1", port });
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`only ${got}/${payload.length} B echoed after ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on("connect", async () => {
+      const step = Math.ceil(payload.length / WRITES);
+      for (let off = 0; off < payload.length; off += step) {
+        sock.write(payload.subarray(off, off + step));
+        await new Promise((r) => setImmediate(r)); // separate writes, not one coalesced buffer
+      }
+    });
+    sock.on("data", (d: Buffer) => {
+      chunks.push(d);
+      got += d.length;
+      if (got >= payload.length) {
+        clearTimeout(timer);
+        sock.end();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.on("close", () => {
+      if (got < payload.length) {
+        clearTimeout(timer);
+        reject(new Error(`closed by the server after ${got}/${payload.length} B`));
+      }
+    });
+  });
+}
+
+scenario(async ({ backend, mode, extra }) => {
+  const nConn = Number(extra[0] ?? 64);
+  const size = Number(extra[1] ?? 64 * 1024);
+  stage(`start server (${mode}, 4 workers)`);
+  const srv = await startServer({ backend, mode, workers: 4, host: "127.0.0.1", port: 0, maxConnections: 100000 });
+  const payloads = Array.from({ length: nConn }, () => randomPayload(size));
+  stage(`${nConn} connections x ${size} B`);
+  const t0 = nowMs();
+  const outcomes = await Promise.allSettled(payloads.map((p) => echo(srv.port, p, 30_000)));
+  const echoMs = Math.round(nowMs() - t0);
+  const exact: number[] = [];
+  const wrong: { conn: number; why: string }[] = [];
+  outcomes.forEach((o, i) => {
+    if (o.status === "rejected") wrong.push({ conn: i, why: String((o.reason as Error).message ?? o.reason) });
+    else if (o.value.length !== size) wrong.push({ conn: i, why: `length ${o.value.length}` });
+    else if (!o.value.equals(Buffer.from(payloads[i].buffer))) {
+      let k = 0;
+      while (o.value[k] === payloads[i][k]) k++;
+      wrong.push({ conn: i, why: `bytes differ from offset ${k}` });
+    } else exact.push(i);
+  });
+  await Bun.sleep(100); // let the server see the clients' FINs
+  stage("stop server");
+  const rep = await srv.stop();
+  const native = rep.native as Counters;
+  return {
+    mode, connections: nConn, payloadBytes: size, exact: exact.length, wrong: wrong.slice(0, 10), echoMs,
+    jsAccepted: rep.workers.map((w) => w.accepted),
+    jsBytesOut: rep.workers.reduce((a, w) => a + w.bytesOut, 0),
+    jsErrors: rep.workers.reduce((a, w) => a + w.errors, 0),
+    childPids: rep.childPids,
+    native: native.workers.map((w) => ({ index: w.index, pid: w.pid, accepts: w.accepts, errors: w.errors, migrationsOk: w.migrationsOk, migrationsFailed: w.migrationsFailed, migrationsTimedOut: w.migrationsTimedOut, rpcsServed: w.rpcsServed, listenerStarts: w.listenerStarts })),
+    forks: native.forks,
+  };
+});

@@ -1,0 +1,269 @@
+/**
+ * Shared by the conformance scenarios (each run as its own Bun process by
+ * ../run-scenario.ts, and by the Bun Workers they start): argv, the result
+ * line, stage lines, workers that report a result or an error, waits that
+ * keep serving VLS RPCs, transfers over non-blocking sessions, counters.
+ *
+ * A scenario file is both the main script and its worker script: the main
+ * thread calls {@link scenario}, a Worker started on the same file calls
+ * {@link workerMain}.
+ */
+import { workerData, parentPort, threadId, isMainThread } from "node:worker_threads";
+import { readdirSync, readlinkSync, readFileSync } from "node:fs";
+import { raw, check, countersSnapshot } from "../../../src/native/ffi.ts";
+import { Errno, errnoName } from "../../../src/native/errno.ts";
+import { Backend, Mode, encodeEndpoint, type BackendName, type ModeName, type Endpoint } from "../../../src/native/vls.ts";
+
+export { raw, check, Errno, errnoName, encodeEndpoint };
+
+export interface ScenarioArgs {
+  backend: BackendName;
+  mode: ModeName;
+  /** argv after backend and mode. */
+  extra: string[];
+}
+
+/** The scenario's argv: BACKEND MODE [EXTRA...]. */
+export function scenarioArgs(): ScenarioArgs {
+  const [backend, mode, ...extra] = process.argv.slice(2);
+  if (!(backend in Backend)) throw new Error(`unknown backend ${backend}`);
+  if (!(mode in Mode)) throw new Error(`unknown mode ${mode}`);
+  return { backend: backend as BackendName, mode: mode as ModeName, extra };
+}
+
+/** A progress line on stderr: the last one names where a hung scenario was. */
+export function stage(what: string): void {
+  process.stderr.write(`stage: ${isMainThread ? "main" : `worker ${threadId}`}: ${what}\n`);
+}
+
+/**
+ * Runs the main thread of a scenario: prints `body`'s result as one JSON
+ * line and exits 0; an exception goes to stderr with exit code 1. Waits of
+ * every thread are stopped first, so no worker sits in C at exit.
+ */
+export function scenario(body: (args: ScenarioArgs) => Promise<object>): void {
+  (async () => {
+    let out: string;
+    try {
+      out = JSON.stringify(await body(scenarioArgs()));
+    } catch (e) {
+      process.stderr.write(`scenario failed: ${(e as Error).stack ?? e}\n`);
+      process.exit(1);
+    }
+    raw.vlsb_stop_waits(1);
+    process.stdout.write(out + "\n", () => process.exit(0));
+  })();
+}
+
+/** The worker side: runs `body(workerData)`, posts its result or its error. */
+export function workerMain<D, R>(body: (data: D) => Promise<R> | R): void {
+  (async () => {
+    try {
+      const result = await body(workerData as D);
+      parentPort!.postMessage({ type: "result", result });
+    } catch (e) {
+      parentPort!.postMessage({ type: "error", message: `worker ${threadId}: ${(e as Error).stack ?? e}` });
+    }
+  })();
+}
+
+/** A started worker and its result (rejects on its error or early exit). */
+export interface StartedWorker<R> {
+  worker: Worker;
+  result: Promise<R>;
+}
+
+/** Starts a Worker on `file` (usually import.meta.url) with `data`. */
+export function startWorker<R>(file: string, data: unknown): StartedWorker<R> {
+  const worker = new Worker(file, { workerData: data } as WorkerOptions);
+  const result = new Promise<R>((resolve, reject) => {
+    let settled = false;
+    worker.addEventListener("message", (ev: MessageEvent) => {
+      const m = ev.data as { type: string; result?: R; message?: string };
+      settled = true;
+      if (m.type === "result") resolve(m.result as R);
+      else reject(new Error(m.message));
+    });
+    worker.addEventListener("error", (ev: Event) => {
+      settled = true;
+      reject(new Error(`worker error: ${(ev as ErrorEvent).message ?? ev}`));
+    });
+    worker.addEventListener("close", () => {
+      if (!settled) reject(new Error("worker exited without a result"));
+    });
+  });
+  return { worker, result };
+}
+
+/** Milliseconds, monotonic. */
+export const nowMs = () => performance.now();
+
+/**
+ * A thread's own epoll set used only to wait: every vlsb_epoll_wait on it
+ * drains the thread's message queue, i.e. serves the clone RPCs other
+ * threads send it (an owner serves RPCs only while it waits in VLS).
+ */
+export class Poller {
+  readonly ep: number;
+  private evs = new Uint32Array(new ArrayBuffer(8 * 16));
+  constructor() {
+    this.ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
+  }
+  /** One wait of at most ms (serves RPCs). */
+  poll(ms: number): number {
+    return raw.vlsb_epoll_wait(this.ep, this.evs, 16, ms);
+  }
+  /** Polls (1 ms waits) until cond() holds; throws after timeoutMs naming `what`. Blocks the JS thread. */
+  pollUntil(cond: () => boolean, timeoutMs: number, what: string): void {
+    const end = nowMs() + timeoutMs;
+    while (!cond()) {
+      if (nowMs() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      this.poll(1);
+    }
+  }
+  /** As pollUntil, but lets the JS event loop turn between waits (worker messages, sockets). */
+  async pollUntilAsync(cond: () => boolean, timeoutMs: number, what: string, reject?: Promise<unknown>[]): Promise<void> {
+    const end = nowMs() + timeoutMs;
+    let failure: unknown = null;
+    for (const p of reject ?? []) p.catch((e) => (failure ??= e));
+    while (!cond()) {
+      if (failure) throw failure;
+      if (nowMs() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      this.poll(2);
+      await Bun.sleep(0);
+    }
+  }
+  close(): void {
+    raw.vlsb_close(this.ep);
+  }
+}
+
+/** Waits (without VLS) until cond() holds, in 1 ms Atomics sleeps. */
+export function spinUntil(cond: () => boolean, timeoutMs: number, what: string): void {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const end = nowMs() + timeoutMs;
+  while (!cond()) {
+    if (nowMs() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    Atomics.wait(nap, 0, 0, 1);
+  }
+}
+
+/** Random bytes in an ArrayBuffer-backed array (safe to pass to C). */
+export function randomPayload(n: number): Uint8Array {
+  const out = new Uint8Array(new ArrayBuffer(n));
+  for (let off = 0; off < n; off += 65536) crypto.getRandomValues(out.subarray(off, Math.min(n, off + 65536)));
+  return out;
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Accepts one connection on a non-blocking listener within timeoutMs (polling `poller` meanwhile, if given). */
+export function acceptWithin(listener: number, timeoutMs: number, poller?: Poller): number {
+  const end = nowMs() + timeoutMs;
+  for (;;) {
+    const h = raw.vlsb_accept(listener, null, 0o4000 /* O_NONBLOCK */);
+    if (h >= 0) return h;
+    if (h !== -Errno.EAGAIN) throw new Error(`vlsb_accept: ${errnoName(-h)}`);
+    if (nowMs() > end) throw new Error(`no connection accepted within ${timeoutMs} ms`);
+    if (poller) poller.poll(1);
+    else Bun.sleepSync(1);
+  }
+}
+
+/**
+ * Sends `payload` from session `from` to session `to` (both non-blocking,
+ * both served by this thread): writes what fits, reads what came, until all
+ * of it arrived. Returns the bytes received.
+ */
+export function transfer(from: number, to: number, payload: Uint8Array, timeoutMs: number): Uint8Array {
+  const got = new Uint8Array(new ArrayBuffer(payload.length));
+  const buf = new Uint8Array(new ArrayBuffer(65536));
+  let sent = 0;
+  let recvd = 0;
+  const end = nowMs() + timeoutMs;
+  while (recvd < payload.length) {
+    if (nowMs() > end) throw new Error(`transfer: ${sent} B sent, ${recvd}/${payload.length} B received after ${timeoutMs} ms`);
+    let progress = false;
+    if (sent < payload.length) {
+      const chunk = payload.subarray(sent, Math.min(payload.length, sent + 65536));
+      const w = raw.vlsb_write(from, chunk, chunk.length);
+      if (w > 0) {
+        sent += w;
+        progress = true;
+      } else if (w !== -Errno.EAGAIN) throw new Error(`vlsb_write: ${errnoName(-w)}`);
+    }
+    const r = raw.vlsb_read(to, buf, buf.length);
+    if (r > 0) {
+      if (recvd + r > got.length) throw new Error(`transfer: received more than was sent`);
+      got.set(buf.subarray(0, r), recvd);
+      recvd += r;
+      progress = true;
+    } else if (r === 0) throw new Error(`transfer: peer closed after ${recvd} B`);
+    else if (r !== -Errno.EAGAIN) throw new Error(`vlsb_read: ${errnoName(-r)}`);
+    if (!progress) Bun.sleepSync(0);
+  }
+  return got;
+}
+
+/** Native counters, as vlsb_counters_json writes them. */
+export interface WorkerCounters {
+  index: number;
+  pid: number;
+  accepts: number;
+  errors: number;
+  migrationsOk: number;
+  migrationsFailed: number;
+  migrationsTimedOut: number;
+  rpcsSent: number;
+  rpcsServed: number;
+  cleanupsSent: number;
+  listenerStarts: number;
+  epollWaits: number;
+}
+export interface Counters {
+  workers: WorkerCounters[];
+  locks: Record<string, { acquired: number; contended: number }>;
+  childCleanups: number;
+  forks: number;
+}
+export const counters = () => countersSnapshot() as Counters;
+/** Counters of VCL worker `index` (zeros when it is not listed). */
+export function workerCounters(c: Counters, index: number): WorkerCounters {
+  return (
+    c.workers.find((w) => w.index === index) ?? {
+      index, pid: 0, accepts: 0, errors: 0, migrationsOk: 0, migrationsFailed: 0, migrationsTimedOut: 0,
+      rpcsSent: 0, rpcsServed: 0, cleanupsSent: 0, listenerStarts: 0, epollWaits: 0,
+    }
+  );
+}
+/** Sum of a counter over every worker listed. */
+export const sumOf = (c: Counters, k: keyof WorkerCounters) => c.workers.reduce((a, w) => a + (w[k] as number), 0);
+
+/** Open file descriptors of this process. */
+export const fdCount = () => readdirSync("/proc/self/fd").length;
+/** Open TCP socket descriptors of this process (every connected or listening VCL session has one; stdio sockets do not count). */
+export function socketCount(): number {
+  const tcp = new Set<string>();
+  for (const f of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
+    try {
+      for (const line of readFileSync(f, "utf8").split("\n").slice(1)) {
+        const inode = line.trim().split(/\s+/)[9];
+        if (inode && inode !== "0") tcp.add(inode);
+      }
+    } catch {}
+  }
+  let n = 0;
+  for (const fd of readdirSync("/proc/self/fd")) {
+    try {
+      const m = readlinkSync(`/proc/self/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+      if (m && tcp.has(m[1])) n++;
+    } catch {}
+  }
+  return n;
+}
+
+export const loopback = (port: number): Endpoint => ({ host: "127.0.0.1", port });
