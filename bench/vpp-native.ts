@@ -45,6 +45,7 @@ async function child(topology: "cut-through" | "stack") {
   const out: Record<string, unknown> = {};
   for (const connections of [1, 32]) {
     const runs = await alternate(rounds, [...servers], async (which) => {
+      process.stderr.write(`stage: ${topology} ${which} @${connections}\n`);
       const s = await start(which);
       const r = await runLoad({ host: run.serverHost, port: s.port, connections, workers: 1, size: 64, warmupSec: 0.5, durationSec: durationFlag("duration", duration, 3), timeoutSec: 5, connectTimeoutSec: 3 });
       await s.stop();

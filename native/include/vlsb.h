@@ -104,6 +104,9 @@ int vlsb_worker_index(void);
 /* Makes every current and future blocking wait of this process return
  * -EINTR (value 1), or allows waits again (0). */
 void vlsb_stop_waits(int stop);
+/* 1 once vlsb_stop_waits(1) was called (loops on the vpp backend, whose
+ * waits do not see the flag, check this between waits). */
+int vlsb_stop_requested(void);
 
 /* Monotonic clock in nanoseconds, as a double (exact to 2^53 ns). */
 double vlsb_now_ns(void);

@@ -47,6 +47,7 @@ double vlsb_now_ns(void) {
 }
 
 void vlsb_stop_waits(int stop) { atomic_store(&vcl_stop_flag, stop ? 1 : 0); }
+int vlsb_stop_requested(void) { return atomic_load(&vcl_stop_flag); }
 
 int vlsb_app_init(int backend, int mode, const char *options) {
   if (mode < VLSB_MODE_SINGLE || mode > VLSB_MODE_PROCESS)

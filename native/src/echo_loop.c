@@ -118,7 +118,7 @@ int vlsb_echo_loop(int lh) {
   echo_table_t t = {0};
   char *buf = malloc(BUF_SIZE);
   uint32_t evs[2 * 256];
-  while (buf) {
+  while (buf && !vlsb_stop_requested()) {
     int n = vlsb_epoll_wait(ep, evs, 256, 200);
     if (n == -EINTR)
       break;

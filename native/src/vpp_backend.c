@@ -250,7 +250,16 @@ static int v_epoll_wait(int ep, uint32_t *evs, int max, int timeout_ms) {
   touch();
   enum { BATCH = 256 };
   struct epoll_event kev[BATCH];
-  int n = V.epoll_wait(ep, kev, max < BATCH ? max : BATCH, (double)timeout_ms);
+  /* VPP waits in milliseconds (a double); a wait for ever is sliced so a
+   * stop request is seen. */
+  int n;
+  for (;;) {
+    n = V.epoll_wait(ep, kev, max < BATCH ? max : BATCH, timeout_ms < 0 ? 100.0 : (double)timeout_ms);
+    if (n != 0 || timeout_ms >= 0)
+      break;
+    if (vlsb_stop_requested())
+      return -EINTR;
+  }
   for (int i = 0; i < n; i++) {
     evs[2 * i] = kev[i].events;
     evs[2 * i + 1] = (uint32_t)kev[i].data.u64;
