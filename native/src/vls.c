@@ -334,10 +334,8 @@ static void send_cleanup_rpcs(vls_session_t *v, uint32_t except) {
   for (uint32_t w = 0; w < VCL_MAX_WORKERS; w++) {
     if (w == except || v->clones[w] == VCL_INVALID)
       continue;
-    vcl_worker_t *dst = vcl_worker_get(w);
-    vcl_session_t *s = dst ? &dst->sessions[v->clones[w]] : 0;
-    vcl_msg_t m = {.type = VCL_MSG_CLEANUP, .session = v->clones[w], .gen = s ? s->gen : 0};
-    if (dst && vcl_mq_send(w, &m) == 0)
+    vcl_msg_t m = {.type = VCL_MSG_CLEANUP, .session = v->clones[w], .gen = v->clone_gen[w]};
+    if (vcl_worker_get(w) && vcl_mq_send(w, &m) == 0)
       CNT_INC(except, cleanups_sent);
     v->clones[w] = VCL_INVALID;
   }
@@ -386,12 +384,21 @@ static void call_end(call_t *c) {
   dunlock(c);
 }
 
+/* Uses the VLS session's cache, never the VCL pool: the spool lock is not
+ * held yet (see cur_fd in vls.h). */
 static int session_has_data_or_nonblocking(call_t *c) {
-  vcl_session_t *s = vcl_session_get(vcl_worker_get(c->v->vcl_wrk), c->v->session_index);
-  if (!s || (s->flags & VCL_F_NONBLOCK))
+  if (c->v->cur_nonblocking || c->v->cur_fd < 0)
     return 1;
-  struct pollfd p = {.fd = s->fd, .events = POLLIN | POLLOUT};
-  return s->fd >= 0 && poll(&p, 1, 0) == 1;
+  struct pollfd p = {.fd = c->v->cur_fd, .events = POLLIN | POLLOUT};
+  return poll(&p, 1, 0) == 1;
+}
+
+/* Refreshes the cache from the current VCL session. Caller holds what the
+ * VCL access needs (the session lock and, in single mode, the spool lock). */
+static void cache_refresh(vls_session_t *v) {
+  vcl_session_t *s = vcl_session_get(vcl_worker_get(v->vcl_wrk), v->session_index);
+  v->cur_fd = s ? s->fd : -1;
+  v->cur_nonblocking = s && (s->flags & VCL_F_NONBLOCK);
 }
 
 /* Single-worker locks by operation class (spec 3, table). */
@@ -464,18 +471,18 @@ static int migrate(call_t *c) {
   if (v->clones[me] != VCL_INVALID) {
     v->vcl_wrk = me;
     v->session_index = v->clones[me];
+    cache_refresh(v);
     return 0;
   }
   uint32_t owner = v->owner_wrk;
   uint32_t src = v->clones[owner];
-  vcl_worker_t *ow = vcl_worker_get(owner);
-  vcl_session_t *os = src != VCL_INVALID && ow && src < ow->n_sessions ? &ow->sessions[src] : 0;
-  uint32_t src_gen = os ? os->gen : 0;
+  uint32_t src_gen = v->clone_gen[owner];
+  int owner_alive = src != VCL_INVALID && vcl_worker_get(owner) != 0;
   int h = c->h;
   /* Deliberate drop of the session and pool locks (spec 4.4): the owner may
    * need them to serve our RPC, so holding them could deadlock. */
   call_end(c);
-  if (!os) {
+  if (!owner_alive) {
     CNT_INC(me, migrations_failed);
     return -EBADFD;
   }
@@ -521,8 +528,10 @@ static int migrate(call_t *c) {
     return -EBADFD;
   }
   c->v->clones[me] = sid;
+  c->v->clone_gen[me] = gen;
   c->v->vcl_wrk = me;
   c->v->session_index = sid;
+  cache_refresh(c->v);
   map_set(me, sid, h);
   CNT_INC(me, migrations_ok);
   return 0;
@@ -607,8 +616,9 @@ int vls_app_fini(void) {
 
 /* ---------------- session calls ---------------- */
 
-/* Allocates the VLS session for a new VCL session of worker w. */
-static int vls_new(uint32_t w, uint32_t sidx) {
+/* Allocates the VLS session for a new VCL session of worker w, whose fd and
+ * O_NONBLOCK the caller read while it could. */
+static int vls_new(uint32_t w, uint32_t sidx, uint32_t sgen, int fd, int nonblocking) {
   int lk = locks_needed();
   if (lk)
     rw_wlock(&vlsm.pool_lock, LK_POOL);
@@ -619,6 +629,9 @@ static int vls_new(uint32_t w, uint32_t sidx) {
     v->vcl_wrk = v->owner_wrk = w;
     v->session_index = sidx;
     v->clones[w] = sidx;
+    v->clone_gen[w] = sgen;
+    v->cur_fd = fd;
+    v->cur_nonblocking = (uint8_t)(nonblocking != 0);
     h = vls_handle_of(v, idx);
   }
   if (lk)
@@ -646,10 +659,11 @@ int vls_create(int proto, int nonblocking) {
   vcl_worker_t *w = vcl_worker_get((uint32_t)vls_tl_wrk);
   uint32_t sidx;
   rv = vcl_create(w, proto, nonblocking, &sidx);
+  uint32_t sgen = rv < 0 ? 0 : vcl_session_get(w, sidx)->gen;
   unguard(&c);
   if (rv < 0)
     return rv;
-  int h = vls_new(w->index, sidx);
+  int h = vls_new(w->index, sidx, sgen, -1, nonblocking);
   if (h < 0)
     vcl_close(w, sidx);
   return h;
@@ -664,10 +678,12 @@ int vls_epoll_create(void) {
   vcl_worker_t *w = vcl_worker_get((uint32_t)vls_tl_wrk);
   uint32_t sidx;
   rv = vcl_epoll_create(w, &sidx);
+  int efd = rv < 0 ? -1 : vcl_session_get(w, sidx)->fd;
+  uint32_t sgen = rv < 0 ? 0 : vcl_session_get(w, sidx)->gen;
   unguard(&c);
   if (rv < 0)
     return rv;
-  int h = vls_new(w->index, sidx);
+  int h = vls_new(w->index, sidx, sgen, efd, 1);
   if (h < 0)
     vcl_close(w, sidx);
   return h;
@@ -679,6 +695,7 @@ int vls_bind(int h, const uint8_t *ep) {
   if (rv < 0)
     return rv;
   rv = vcl_bind(cur_wrk(&c), c.v->session_index, ep);
+  cache_refresh(c.v);
   call_end(&c);
   return rv;
 }
@@ -705,6 +722,7 @@ int vls_connect(int h, const uint8_t *ep) {
   vcl_session_t *s = vcl_session_get(w, sidx);
   int blocking = s && !(s->flags & VCL_F_NONBLOCK);
   rv = vcl_connect(w, sidx, ep);
+  cache_refresh(c.v);
   if (rv == -EINPROGRESS && blocking) {
     int fd = s->fd;
     /* Deliberate drop of every lock while the connect completes, so other
@@ -740,9 +758,11 @@ int vls_accept(int h, uint8_t *ep_out, int flags) {
     vcl_session_t *ls = vcl_session_get(w, lidx);
     int blocking = ls && !(ls->flags & VCL_F_NONBLOCK);
     int lfd = ls ? ls->fd : -1;
+    int nfd = rv == 0 ? vcl_session_get(w, nidx)->fd : -1;
+    uint32_t ngen = rv == 0 ? vcl_session_get(w, nidx)->gen : 0;
     call_end(&c);
     if (rv == 0) {
-      int nh = vls_new(w->index, nidx);
+      int nh = vls_new(w->index, nidx, ngen, nfd, flags & O_NONBLOCK);
       if (nh < 0)
         vcl_close(w, nidx);
       return nh;
@@ -812,6 +832,7 @@ int vls_attr(int h, int op, int value, uint8_t *ep_out) {
   if (rv < 0)
     return rv;
   rv = vcl_attr(cur_wrk(&c), c.v->session_index, op, value, ep_out);
+  cache_refresh(c.v);
   call_end(&c);
   return rv;
 }

@@ -24,7 +24,14 @@ typedef struct {
   uint32_t gen;
   atomic_int in_use;
   atomic_int app_closed;  /* set by close before it takes the lock */
-  uint32_t clones[VCL_MAX_WORKERS]; /* worker -> VCL session index */
+  /* Cache of the current VCL session's fd and O_NONBLOCK, kept under the
+   * session lock: the single-mode guard peeks at them before it holds the
+   * spool lock, when the VCL pool itself may be growing. */
+  int cur_fd;
+  uint8_t cur_nonblocking;
+  uint32_t clones[VCL_MAX_WORKERS];    /* worker -> VCL session index */
+  uint32_t clone_gen[VCL_MAX_WORKERS]; /* its VCL generation: another worker's
+                                          pool is never read to learn it */
 } vls_session_t;
 
 /* Process-wide VLS state (one VLS worker per process). */

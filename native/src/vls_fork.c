@@ -376,6 +376,12 @@ static void on_parent(void) {
 
 void vls_reinit_locks_after_fork(void);
 
+/* The child's epoll sets got new fds: the VLS cache follows. */
+static void cache_refresh_after_fork(vls_session_t *v, vcl_worker_t *cw) {
+  vcl_session_t *s = vcl_session_get(cw, v->session_index);
+  v->cur_fd = s ? s->fd : -1;
+}
+
 static void on_child(void) {
   if (!vlsm.initialized || vlsm.mode != VLSB_MODE_PROCESS || !fsh)
     return;
@@ -439,10 +445,13 @@ static void on_child(void) {
     vls_session_t *v = vls_at(i);
     if (!atomic_load(&v->in_use))
       continue;
+    uint32_t gen = v->clone_gen[p];
     for (int k = 0; k < VCL_MAX_WORKERS; k++)
       v->clones[k] = VCL_INVALID;
     v->vcl_wrk = v->owner_wrk = (uint32_t)idx;
     v->clones[idx] = v->session_index;
+    v->clone_gen[idx] = gen;
+    cache_refresh_after_fork(v, cw);
     shared_data_t *sd = sd_get(v->shared_idx);
     if (sd) {
       spin_lock(&sd->lock, LK_SHARED);

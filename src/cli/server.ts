@@ -100,6 +100,7 @@ export function formatReport(r: ServerReport): string {
       "locks " + Object.entries(n.locks).map(([k, l]) => `${k}=${l.acquired}/${l.contended}`).join(" ") + " (acquired/contended)",
     );
   if (n.childCleanups !== undefined) lines.push(`child cleanups=${n.childCleanups}`);
+  if (r.rpcLatency.count) lines.push(`migration RPC latency (us): p50=${r.rpcLatency.us.p50} p99=${r.rpcLatency.us.p99} max=${r.rpcLatency.us.max} (${r.rpcLatency.count} RPCs)`);
   return lines.join("\n");
 }
 

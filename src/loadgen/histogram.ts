@@ -38,14 +38,16 @@ const us = (ns: number) => Math.round(ns / 10) / 100;
 /** Percentiles of a histogram of ns values, in µs (0.01 µs resolution). */
 export function summarise(h: hdr.Histogram): LatencyUs {
   if (h.totalCount === 0) return { min: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, p9999: 0, max: 0 };
+  // A percentile is reported as the top of its HDR bucket; never above max.
+  const at = (p: number) => us(Math.min(h.getValueAtPercentile(p), h.maxValue));
   return {
     min: us(h.minNonZeroValue),
     mean: us(h.mean),
-    p50: us(h.getValueAtPercentile(50)),
-    p90: us(h.getValueAtPercentile(90)),
-    p99: us(h.getValueAtPercentile(99)),
-    p999: us(h.getValueAtPercentile(99.9)),
-    p9999: us(h.getValueAtPercentile(99.99)),
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
+    p9999: at(99.99),
     max: us(h.maxValue),
   };
 }
