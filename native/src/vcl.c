@@ -313,7 +313,9 @@ int vcl_connect(vcl_worker_t *wrk, uint32_t idx, const uint8_t *ep) {
   return -errno;
 }
 
-int vcl_read(vcl_worker_t *wrk, uint32_t idx, void *buf, int len) {
+/* Checks common to read and write: a connected data session (a pending
+ * non-blocking connect is finished here), a sane buffer. */
+static int io_session(vcl_worker_t *wrk, uint32_t idx, const void *buf, int len, vcl_session_t **out) {
   vcl_session_t *s = vcl_session_get(wrk, idx);
   if (!s || s->state == VCL_S_VEP)
     return -EBADFD;
@@ -328,6 +330,15 @@ int vcl_read(vcl_worker_t *wrk, uint32_t idx, void *buf, int len) {
   }
   if (s->state != VCL_S_READY)
     return -ENOTCONN;
+  *out = s;
+  return 0;
+}
+
+int vcl_read(vcl_worker_t *wrk, uint32_t idx, void *buf, int len) {
+  vcl_session_t *s;
+  int rv = io_session(wrk, idx, buf, len, &s);
+  if (rv < 0)
+    return rv;
   if (s->flags & VCL_F_SHUT_RD)
     return 0;
   CNT_INC(wrk->index, syscalls);
@@ -340,20 +351,10 @@ int vcl_read(vcl_worker_t *wrk, uint32_t idx, void *buf, int len) {
 }
 
 int vcl_write(vcl_worker_t *wrk, uint32_t idx, const void *buf, int len) {
-  vcl_session_t *s = vcl_session_get(wrk, idx);
-  if (!s || s->state == VCL_S_VEP)
-    return -EBADFD;
-  if (len < 0 || (!buf && len))
-    return -EINVAL;
-  if (s->state == VCL_S_CONNECTING) {
-    struct pollfd p = {.fd = s->fd, .events = POLLOUT};
-    if (poll(&p, 1, 0) == 1 && !(p.revents & (POLLERR | POLLHUP)))
-      s->state = VCL_S_READY;
-    else
-      return -EAGAIN;
-  }
-  if (s->state != VCL_S_READY)
-    return -ENOTCONN;
+  vcl_session_t *s;
+  int rv = io_session(wrk, idx, buf, len, &s);
+  if (rv < 0)
+    return rv;
   if (s->flags & VCL_F_SHUT_WR)
     return -EPIPE;
   CNT_INC(wrk->index, syscalls);

@@ -650,7 +650,9 @@ static void spool_begin(call_t *c) {
   c->dlock = 0;
 }
 
-int vls_create(int proto, int nonblocking) {
+/* create and epoll_create: a new VCL session in the caller's worker under
+ * the SPOOL guard, then its VLS session. */
+static int new_session(int is_vep, int proto, int nonblocking) {
   int rv = detect();
   if (rv < 0)
     return rv;
@@ -658,36 +660,21 @@ int vls_create(int proto, int nonblocking) {
   spool_begin(&c);
   vcl_worker_t *w = vcl_worker_get((uint32_t)vls_tl_wrk);
   uint32_t sidx;
-  rv = vcl_create(w, proto, nonblocking, &sidx);
-  uint32_t sgen = rv < 0 ? 0 : vcl_session_get(w, sidx)->gen;
+  rv = is_vep ? vcl_epoll_create(w, &sidx) : vcl_create(w, proto, nonblocking, &sidx);
+  vcl_session_t *s = rv < 0 ? 0 : vcl_session_get(w, sidx);
+  int fd = s ? s->fd : -1;
+  uint32_t sgen = s ? s->gen : 0;
   unguard(&c);
   if (rv < 0)
     return rv;
-  int h = vls_new(w->index, sidx, sgen, -1, nonblocking);
+  int h = vls_new(w->index, sidx, sgen, fd, is_vep || nonblocking);
   if (h < 0)
     vcl_close(w, sidx);
   return h;
 }
 
-int vls_epoll_create(void) {
-  int rv = detect();
-  if (rv < 0)
-    return rv;
-  call_t c;
-  spool_begin(&c);
-  vcl_worker_t *w = vcl_worker_get((uint32_t)vls_tl_wrk);
-  uint32_t sidx;
-  rv = vcl_epoll_create(w, &sidx);
-  int efd = rv < 0 ? -1 : vcl_session_get(w, sidx)->fd;
-  uint32_t sgen = rv < 0 ? 0 : vcl_session_get(w, sidx)->gen;
-  unguard(&c);
-  if (rv < 0)
-    return rv;
-  int h = vls_new(w->index, sidx, sgen, efd, 1);
-  if (h < 0)
-    vcl_close(w, sidx);
-  return h;
-}
+int vls_create(int proto, int nonblocking) { return new_session(0, proto, nonblocking); }
+int vls_epoll_create(void) { return new_session(1, 0, 1); }
 
 int vls_bind(int h, const uint8_t *ep) {
   call_t c;
@@ -706,8 +693,6 @@ int vls_listen(int h, int backlog) {
   if (rv < 0)
     return rv;
   rv = vcl_listen(cur_wrk(&c), c.v->session_index, backlog);
-  if (rv == 0 && vlsm.mode == VLSB_MODE_PROCESS)
-    vls_fork_on_listen(c.v);
   call_end(&c);
   return rv;
 }

@@ -139,8 +139,6 @@ static uint64_t sd_leave(shared_data_t *sd, uint32_t w) {
   return sd->subscribers;
 }
 
-void vls_fork_on_listen(vls_session_t *v) { (void)v; }
-
 /* Listener checks on accept and epoll_ctl ADD/DEL (spec 5). */
 void vls_fork_mp_check(vls_session_t *v, vcl_worker_t *w, uint32_t sidx, int is_add) {
   vcl_session_t *s = vcl_session_get(w, sidx);

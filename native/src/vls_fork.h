@@ -12,7 +12,6 @@
 int vls_fork_init(void);
 void vls_fork_fini(void);
 int vls_fork_reserve_index(void);
-void vls_fork_on_listen(vls_session_t *v);
 void vls_fork_mp_check(vls_session_t *v, vcl_worker_t *w, uint32_t sidx, int is_add);
 int vls_fork_unshare(vls_session_t *v, vcl_worker_t *w, uint32_t sidx);
 void vls_fork_before_harvest(vcl_worker_t *w);
