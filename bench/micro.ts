@@ -62,6 +62,29 @@ async function child() {
   console.log(JSON.stringify({ ns: res, lockAcquisitions: anyLock }));
 }
 
+/** Instructions per call of the release and nolocks builds, by callgrind;
+ * null when valgrind is not installed. */
+async function instructionsPerCall(): Promise<{ call: string; vls: number; nolocks: number }[] | null> {
+  if (!Bun.which("valgrind")) {
+    console.log("\n(valgrind not installed: no instruction counts; apt-get install valgrind)");
+    return null;
+  }
+  const { nativeBuildDir } = await import("../src/native/paths.ts");
+  const dirs = { vls: nativeBuildDir.replace(/build[^/]*$/, "build"), nolocks: nativeBuildDir.replace(/build[^/]*$/, "build-nolocks") };
+  const count = async (dir: string, call: string, n: number) => {
+    const p = Bun.spawn(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", `${dir}/vlsb-callbench`, call, String(n)], { stdout: "ignore", stderr: "pipe" });
+    const err = await new Response(p.stderr).text();
+    await p.exited;
+    return Number(err.match(/Collected : (\d+)/)?.[1] ?? NaN);
+  };
+  const out = [];
+  for (const call of ["attr", "read", "epoll_wait", "create_close"]) {
+    const per = async (dir: string) => ((await count(dir, call, 200_000)) - (await count(dir, call, 100_000))) / 100_000;
+    out.push({ call, vls: await per(dirs.vls), nolocks: await per(dirs.nolocks) });
+  }
+  return out;
+}
+
 /** Lock paths: MODE THREADS; the main thread is measured, THREADS-1 Bun
  * Workers load the same paths on their own sessions meanwhile. */
 async function childLocks() {
@@ -113,6 +136,11 @@ async function main() {
   console.log(table(["call", "vls (ns)", "locks compiled out (ns)", "ratio"], rows));
   const locks = runs.get("release")!.map((r) => r.lockAcquisitions);
   console.log(`VLS lock acquisitions in the one-thread runs: ${locks.join(", ")} (expected 0: one thread takes no lock)`);
+  const instr = await instructionsPerCall();
+  if (instr) {
+    console.log(`\ninstructions per call (callgrind, vlsb-callbench at 100k and 200k calls, difference / 100k): noise-free, unlike the times above`);
+    console.log(table(["call", "vls", "locks compiled out", "ratio"], instr.map((r) => [r.call, r.vls, r.nolocks, (r.vls / r.nolocks).toFixed(3)])));
+  }
   const lockRows: (string | number)[][] = [];
   const lockJson: Record<string, number> = {};
   for (const mode of ["single", "thread"])

@@ -38,6 +38,7 @@ const PROGRAMS = [
   { src: "c_echo.c", bin: "c-echo" },
   { src: "supervise.c", bin: "vlsb-supervise" },
   { src: "echo_main.c", bin: "vlsb-echo", withCore: true },
+  { src: "callbench_main.c", bin: "vlsb-callbench", withCore: true },
 ];
 
 const list = (dir, ext) =>

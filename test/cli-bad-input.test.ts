@@ -1,0 +1,52 @@
+// Every CLI flag with a wrong type, a negative or a huge value, and unknown
+// flags: exit 2 with one line naming the flag, and nothing started.
+import { describe, test, expect } from "bun:test";
+import { runCli, SERVER, BENCH } from "./helpers/cli.ts";
+
+const cases: Record<string, [string, string[], RegExp][]> = {
+  server: [
+    ["backend", ["--backend", "dpdk"], /--backend must be one of kernel\|vpp/],
+    ["mode", ["--mode", "0"], /--mode must be one of/],
+    ["workers type", ["--workers", "two"], /--workers must be an integer/],
+    ["workers negative", ["--workers=-1"], /--workers must be between 1 and 32/],
+    ["workers huge", ["--workers", "99999999999"], /--workers must be between 1 and 32/],
+    ["host", ["--host", "999.1.1.1"], /--host must be an IP address/],
+    ["port type", ["--port", "http"], /--port must be an integer/],
+    ["port negative", ["--port=-5"], /--port must be between 0 and 65535/],
+    ["max-connections", ["--max-connections", "0"], /--max-connections must be between 1/],
+    ["counters-json value", ["--counters-json=yes"], /does not take an argument/],
+    ["vcl-fifo", ["--backend", "vpp", "--vcl-fifo", "12q"], /--vcl-fifo must be a size/],
+    ["unknown", ["--turbo"], /Unknown option '--turbo'/],
+    ["positional", ["extra"], /Unexpected argument 'extra'/],
+  ],
+  bench: [
+    ["target", ["--target", "127.0.0.1:99999"], /--target port must be 1\.\.65535/],
+    ["connections type", ["--connections", "many"], /--connections must be an integer/],
+    ["connections huge", ["--connections", "1000000000"], /--connections must be between 1 and 100000/],
+    ["workers", ["--workers", "0"], /--workers must be between 1 and 64/],
+    ["server-workers", ["--server-workers", "33"], /--server-workers must be between 1 and 32/],
+    ["duration zero", ["--duration", "0s"], /--duration must be more than 0/],
+    ["duration huge", ["--duration", "100000h"], /--duration must be at most/],
+    ["duration type", ["--duration", "soon"], /--duration must be a duration/],
+    ["warmup", ["--warmup=-1s"], /--warmup must be a duration/],
+    ["size huge", ["--size", "1g"], /--size must be a size|--size must be between/],
+    ["size zero", ["--size", "0"], /--size must be between 1/],
+    ["timeout", ["--timeout", "0ms"], /--timeout and --connect-timeout must be more than 0/],
+    ["connect-timeout", ["--connect-timeout", "x"], /--connect-timeout must be a duration/],
+    ["mode", ["--mode", "fast"], /--mode must be one of/],
+    ["vpp-topology without vpp", ["--vpp-topology", "stack"], /--vpp-topology needs --backend vpp/],
+    ["unknown", ["--rps", "5"], /Unknown option '--rps'/],
+  ],
+};
+
+for (const [cli, list] of Object.entries(cases))
+  describe(`${cli} bad input`, () => {
+    for (const [name, args, re] of list)
+      test(`${name}: exit 2, one line`, async () => {
+        const r = await runCli(cli === "server" ? SERVER : BENCH, args, 30_000, { VPP_PREFIX: "/nonexistent" });
+        expect(r.code).toBe(2);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toMatch(re);
+        expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      });
+  });
