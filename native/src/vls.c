@@ -343,14 +343,20 @@ static void send_cleanup_rpcs(vls_session_t *v, uint32_t except) {
 
 /* ---------------- call guard ---------------- */
 
-static int get_w_dlock(call_t *c, int h) {
+/* The locked paths are out of line and cold, so the one-thread path compiles
+ * to what it would be with locking compiled out (bench:micro counts it). */
+__attribute__((noinline, cold)) static int get_w_dlock_locked(call_t *c, int h);
+
+static inline int get_w_dlock(call_t *c, int h) {
   c->h = h;
-  if (__builtin_expect(!locks_needed(), 1)) {
-    /* One thread: no lock at all, one branch (bench:micro counts it). */
-    c->dlock = 0;
-    c->v = lookup(h, 0);
-    return c->v ? 0 : -EBADFD;
-  }
+  if (__builtin_expect(locks_needed(), 0))
+    return get_w_dlock_locked(c, h);
+  c->dlock = 0;
+  c->v = lookup(h, 0);
+  return c->v ? 0 : -EBADFD;
+}
+
+static int get_w_dlock_locked(call_t *c, int h) {
   c->dlock = 1;
   rw_rlock(&vlsm.pool_lock, LK_POOL);
   c->v = lookup(h, 0);
@@ -384,11 +390,14 @@ static void unguard(call_t *c) {
   c->mq = 0;
 }
 
-static void call_end(call_t *c) {
-  if (__builtin_expect(c->dlock | c->mq | c->spool, 0)) {
-    unguard(c);
-    dunlock(c);
-  }
+__attribute__((noinline, cold)) static void call_end_locked(call_t *c) {
+  unguard(c);
+  dunlock(c);
+}
+
+static inline void call_end(call_t *c) {
+  if (__builtin_expect(c->dlock | c->mq | c->spool, 0))
+    call_end_locked(c);
 }
 
 /* Uses the VLS session's cache, never the VCL pool: the spool lock is not
@@ -409,7 +418,7 @@ static void cache_refresh(vls_session_t *v) {
 }
 
 /* Single-worker locks by operation class (spec 3, table). */
-static void acq_mode_locks(call_t *c, int op) {
+__attribute__((noinline, cold)) static void acq_mode_locks(call_t *c, int op) {
   switch (op) {
   case OP_READ:
   case OP_WRITE: {
@@ -466,7 +475,7 @@ static int guard(call_t *c, int op) {
     }
     return 0;
   }
-  if (c->dlock)
+  if (__builtin_expect(c->dlock, 0))
     acq_mode_locks(c, op);
   return 0;
 }
