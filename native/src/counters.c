@@ -96,9 +96,12 @@ int vlsb_counters_json(char *buf, int cap) {
        (unsigned long long)acq[c], (unsigned long long)con[c]);
   jp(&j, "},\"workers\":[");
   int first = 1;
+  /* Relaxed atomic loads: other threads (and forked workers) bump these
+   * with atomic adds while we read. */
+#define LD(x) ((unsigned long long)__atomic_load_n(&(x), __ATOMIC_RELAXED))
   for (int w = 0; cnt && w < VCL_MAX_WORKERS; w++) {
     wrk_counters_t *c = &cnt->wrk[w];
-    if (!c->used)
+    if (!__atomic_load_n(&c->used, __ATOMIC_RELAXED))
       continue;
     jp(&j,
        "%s{\"index\":%d,\"pid\":%d,\"accepts\":%llu,\"readCalls\":%llu,\"writeCalls\":%llu,"
@@ -106,18 +109,16 @@ int vlsb_counters_json(char *buf, int cap) {
        "\"migrationsFailed\":%llu,\"migrationsTimedOut\":%llu,\"rpcsSent\":%llu,"
        "\"rpcsServed\":%llu,\"cleanupsSent\":%llu,\"listenerStarts\":%llu,\"syscalls\":%llu,"
        "\"epollWaits\":%llu}",
-       first ? "" : ",", w, c->pid, (unsigned long long)c->accepts,
-       (unsigned long long)c->msgs_in, (unsigned long long)c->msgs_out,
-       (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
-       (unsigned long long)c->errors, (unsigned long long)c->migrations_ok,
-       (unsigned long long)c->migrations_failed, (unsigned long long)c->migrations_timeout,
-       (unsigned long long)c->rpcs_sent, (unsigned long long)c->rpcs_served,
-       (unsigned long long)c->cleanups_sent, (unsigned long long)c->listener_starts,
-       (unsigned long long)c->syscalls, (unsigned long long)c->epoll_waits);
+       first ? "" : ",", w, (int)__atomic_load_n(&c->pid, __ATOMIC_RELAXED), LD(c->accepts),
+       LD(c->msgs_in), LD(c->msgs_out), LD(c->bytes_in), LD(c->bytes_out), LD(c->errors),
+       LD(c->migrations_ok), LD(c->migrations_failed), LD(c->migrations_timeout), LD(c->rpcs_sent),
+       LD(c->rpcs_served), LD(c->cleanups_sent), LD(c->listener_starts), LD(c->syscalls),
+       LD(c->epoll_waits));
     first = 0;
   }
-  jp(&j, "],\"childCleanups\":%llu,\"forks\":%llu}",
-     (unsigned long long)(cnt ? cnt->child_cleanups : 0), (unsigned long long)(cnt ? cnt->forks : 0));
+  jp(&j, "],\"childCleanups\":%llu,\"forks\":%llu}", cnt ? LD(cnt->child_cleanups) : 0ull,
+     cnt ? LD(cnt->forks) : 0ull);
+#undef LD
   if (j.len >= cap)
     return -ENOSPC;
   return j.len;

@@ -45,11 +45,15 @@ typedef struct {
 extern lock_stats_slot_t lock_stats[LOCK_SLOTS];
 extern _Thread_local int lock_slot;
 
+/* Relaxed atomic load + store, not an atomic add: a slot has one writer
+ * (its thread), and on x86 these are the plain mov/add/mov of "++"; they
+ * only keep the counters JSON's concurrent reads race-free. */
+#define LOCK_STAT_INC(x) __atomic_store_n(&(x), __atomic_load_n(&(x), __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED)
 static inline void lock_count(int cls, int contended) {
   lock_stats_slot_t *s = &lock_stats[lock_slot];
-  s->acq[cls]++;
+  LOCK_STAT_INC(s->acq[cls]);
   if (contended)
-    s->contended[cls]++;
+    LOCK_STAT_INC(s->contended[cls]);
 }
 
 /* Lock-debug builds (VLSB_LOCK_DEBUG, variant "debug") record which thread

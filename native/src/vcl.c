@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -80,7 +81,18 @@ void sockaddr_to_ep(const void *ss, uint8_t *ep) {
 
 /* ---------------- workers ---------------- */
 
+/* The RPC result slots' locks are initialised once and never again: see
+ * vcl_worker_alloc. */
+_Static_assert(offsetof(vcl_worker_t, rpc) + sizeof(vcl_rpc_result_t) == sizeof(vcl_worker_t),
+               "the RPC result slot must stay the worker's last member");
+static pthread_once_t rpc_locks_once = PTHREAD_ONCE_INIT;
+static void rpc_locks_init(void) {
+  for (int i = 0; i < VCL_MAX_WORKERS; i++)
+    pthread_mutex_init(&vcl_workers[i].rpc.lock, 0);
+}
+
 int vcl_worker_alloc(int want) {
+  pthread_once(&rpc_locks_once, rpc_locks_init);
   pthread_mutex_lock(&vcl_workers_lock);
   int idx = -1;
   if (want >= 0 && want < VCL_MAX_WORKERS && !atomic_load(&vcl_workers[want].in_use))
@@ -100,15 +112,25 @@ int vcl_worker_alloc(int want) {
     pthread_mutex_unlock(&vcl_workers_lock);
     return -errno;
   }
-  memset(w, 0, sizeof *w);
+  /* Everything but the RPC result slot (the last member). An owner may
+   * still hold a clone request this index sent before it was freed (timed
+   * out, not yet drained) and answer it at any time: the slot's lock must
+   * stay valid (the owner may hold it now), and its sequence number must
+   * not restart, or that late answer would match the first request of the
+   * thread that reuses the index (a wrong session cloned, its dup'ed fd
+   * leaked). */
+  memset(w, 0, offsetof(vcl_worker_t, rpc));
   w->index = (uint32_t)idx;
   w->pid = getpid();
   w->mq_efd = efd;
   pthread_mutex_init(&w->mq_lock, 0);
-  pthread_mutex_init(&w->rpc.lock, 0);
+  pthread_mutex_lock(&w->rpc.lock);
+  w->rpc.seq++; /* discards any answer still to come for the old user */
+  atomic_store(&w->rpc.state, VCL_RPC_INIT);
+  pthread_mutex_unlock(&w->rpc.lock);
   atomic_store(&w->in_use, 1);
-  cnt->wrk[idx].used = 1;
-  cnt->wrk[idx].pid = (int32_t)w->pid;
+  __atomic_store_n(&cnt->wrk[idx].used, 1, __ATOMIC_RELAXED); /* read by the counters JSON */
+  __atomic_store_n(&cnt->wrk[idx].pid, (int32_t)w->pid, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&vcl_workers_lock);
   return idx;
 }
@@ -535,14 +557,14 @@ int vcl_epoll_ctl(vcl_worker_t *wrk, uint32_t vep_idx, int op, uint32_t idx, uin
   }
 }
 
-static int harvest_once(vcl_worker_t *wrk, vcl_session_t *vep, uint32_t *evs, int max, int wait_ms) {
+static int harvest_once(vcl_worker_t *wrk, int epfd, uint32_t *evs, int max, int wait_ms) {
   enum { BATCH = 256 };
   struct epoll_event kev[BATCH];
   int want = max < BATCH ? max : BATCH;
   CNT_INC(wrk->index, syscalls);
   CNT_INC(wrk->index, epoll_waits);
   /* One extra slot: the mq eventfd may take one. */
-  int n = epoll_wait(vep->fd, kev, want < BATCH ? want + 1 : BATCH, wait_ms);
+  int n = epoll_wait(epfd, kev, want < BATCH ? want + 1 : BATCH, wait_ms);
   if (n < 0)
     return errno == EINTR ? 0 : -errno;
   int out = 0;
@@ -564,10 +586,15 @@ int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep_idx, uint32_t *evs, int ma
   vcl_session_t *vep = vcl_session_get(wrk, vep_idx);
   if (!vep || vep->state != VCL_S_VEP)
     return -EBADFD;
+  /* The set's fd, read once: the waits below do not look at the pool. */
+  return vcl_epoll_harvest_fd(wrk, vep->fd, evs, max, timeout_ms);
+}
+
+int vcl_epoll_harvest_fd(vcl_worker_t *wrk, int epfd, uint32_t *evs, int max, int timeout_ms) {
   if (max <= 0 || !evs)
     return -EINVAL;
   if (timeout_ms == 0)
-    return harvest_once(wrk, vep, evs, max, 0);
+    return harvest_once(wrk, epfd, evs, max, 0);
   double deadline = timeout_ms > 0 ? vlsb_now_ns() + (double)timeout_ms * 1e6 : 0;
   for (;;) {
     if (atomic_load(&vcl_stop_flag))
@@ -580,7 +607,7 @@ int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep_idx, uint32_t *evs, int ma
       if (left < slice)
         slice = (int)left + 1;
     }
-    int n = harvest_once(wrk, vep, evs, max, slice);
+    int n = harvest_once(wrk, epfd, evs, max, slice);
     if (n != 0)
       return n;
   }

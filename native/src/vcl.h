@@ -93,7 +93,7 @@ typedef struct {
   pthread_mutex_t mq_lock;
   uint32_t mq_head, mq_tail;
   vcl_msg_t mq[VCL_MQ_SIZE];
-  vcl_rpc_result_t rpc;
+  vcl_rpc_result_t rpc; /* last: outlives a free/alloc of the index (vcl.c) */
 } vcl_worker_t;
 
 extern vcl_worker_t vcl_workers[VCL_MAX_WORKERS];
@@ -137,6 +137,9 @@ int vcl_epoll_ctl(vcl_worker_t *wrk, uint32_t vep, int op, uint32_t idx, uint32_
  * ever) in slices that notice vlsb_stop_waits (-EINTR). The mq eventfd is
  * in the set: RPCs are served as they arrive and never reported. */
 int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep, uint32_t *evs, int max, int timeout_ms);
+/* The same on the set's kernel epoll fd (or a dup of it), touching no
+ * session pool: for waits that run with the pool's lock dropped. */
+int vcl_epoll_harvest_fd(vcl_worker_t *wrk, int epfd, uint32_t *evs, int max, int timeout_ms);
 /* Blocks until fd is ready for `events` (POLLIN/POLLOUT) or timeout. */
 int vcl_wait_fd(vcl_worker_t *wrk, int fd, short events, int timeout_ms);
 

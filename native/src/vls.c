@@ -983,10 +983,19 @@ int vls_epoll_wait(int ep, uint32_t *evs, int max, int timeout_ms) {
   } else {
     rv = vcl_epoll_harvest(w, vep, evs, max, 0);
     if (rv == 0 && timeout_ms != 0) {
+      /* Without the spool lock another thread may grow (move) the VCL pool
+       * or close this set: the wait uses a dup of the set's kernel epoll
+       * fd, taken while the lock is still held, and nothing of the pool. */
+      vcl_session_t *s = vcl_session_get(w, vep);
+      int wfd = s ? fcntl(s->fd, F_DUPFD_CLOEXEC, 0) : -1;
+      rv = wfd < 0 ? (s ? -errno : -EBADFD) : 0;
       /* Deliberate drop of the mq and spool locks before blocking, so other
        * threads can poll (spec 3); the blocking wait harvests by itself. */
       unguard(&c);
-      rv = vcl_epoll_harvest(w, vep, evs, max, timeout_ms);
+      if (wfd >= 0) {
+        rv = vcl_epoll_harvest_fd(w, wfd, evs, max, timeout_ms);
+        close(wfd);
+      }
     }
   }
   unguard(&c);

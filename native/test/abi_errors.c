@@ -240,7 +240,7 @@ static void bad_handles_from_threads_in_mode(int mode) {
   pthread_t t[2];
   CHECK_EQ(pthread_barrier_init(&bad_barrier, 0, 2), 0);
   for (int i = 0; i < 2; i++)
-    CHECK_EQ(pthread_create(&t[i], 0, bad_handles_thread, 0), 0);
+    spawn_registered(&t[i], bad_handles_thread, 0);
   for (int i = 0; i < 2; i++)
     pthread_join(t[i], 0);
   pthread_barrier_destroy(&bad_barrier);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CTEST_TIMEOUT
@@ -89,15 +90,22 @@ static void ctest_watchdog(int sig) {
   _exit(3);
 }
 
-#define RUN(fn)                                 \
-  do {                                          \
-    ctest_current = #fn;                        \
-    signal(SIGALRM, ctest_watchdog);            \
-    alarm(CTEST_TIMEOUT);                       \
-    fn();                                       \
-    alarm(0);                                   \
-    ctest_passed++;                             \
-    fprintf(stderr, "  ok %s\n", #fn);          \
+static inline double ctest_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+#define RUN(fn)                                                  \
+  do {                                                           \
+    ctest_current = #fn;                                         \
+    signal(SIGALRM, ctest_watchdog);                             \
+    alarm(CTEST_TIMEOUT);                                        \
+    double ctest_t0_ = ctest_ms();                               \
+    fn();                                                        \
+    alarm(0);                                                    \
+    ctest_passed++;                                              \
+    fprintf(stderr, "  ok %s (%.0f ms)\n", #fn, ctest_ms() - ctest_t0_); \
   } while (0)
 
 #define CTEST_END()                                  \

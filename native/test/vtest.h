@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,37 @@ static inline long long all_lock_acquisitions(void) {
   for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
     n += lock_acquired(classes[i]);
   return n;
+}
+
+/* Starts a thread that registers with VLS before it runs fn, and returns
+ * once it has. VLS takes no lock while the process has one thread, so a
+ * thread's first call must not overlap a call already running lock-free
+ * on the only other thread (the 1 -> 2 transition is unprotected by design,
+ * as in VPP's VLS): the caller makes no VLS call while this waits, and the
+ * threads register one at a time. */
+typedef struct {
+  void *(*fn)(void *);
+  void *arg;
+  atomic_int registered;
+} vtest_start_t;
+
+static void *vtest_thread_main(void *p) {
+  vtest_start_t *st = p;
+  void *(*fn)(void *) = st->fn;
+  void *arg = st->arg;
+  CHECK(vlsb_worker_register() >= 0);
+  atomic_store(&st->registered, 1); /* st belongs to the spawner from here */
+  return fn(arg);
+}
+
+static inline void spawn_registered(pthread_t *t, void *(*fn)(void *), void *arg) {
+  vtest_start_t st = {.fn = fn, .arg = arg};
+  atomic_init(&st.registered, 0);
+  CHECK_EQ(pthread_create(t, 0, vtest_thread_main, &st), 0);
+  while (!atomic_load(&st.registered)) {
+    struct timespec ts = {0, 100000};
+    nanosleep(&ts, 0);
+  }
 }
 
 static inline double now_ms(void) { return vlsb_now_ns() / 1e6; }
