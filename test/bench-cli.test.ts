@@ -1,11 +1,13 @@
 // The load generator: its JSON report against a live server, error
-// counting when the server dies mid-run, and misuse.
+// counting when the server dies mid-run, size sweeps and random sizes,
+// --count, and misuse.
 import { describe, test, expect } from "bun:test";
 import { readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServerChild } from "../src/loadgen/server-child.ts";
 import { runCli, BENCH } from "./helpers/cli.ts";
+import { startCEcho } from "./helpers/c-echo.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "vlsbench-test-"));
 
@@ -35,6 +37,13 @@ describe("bench", () => {
     expect(typeof j.histogram).toBe("string");
     expect(j.histogram.length).toBeGreaterThan(10);
     expect(j.perConnection.min).toBeGreaterThan(0);
+    expect(j.perConnection.starved).toBe(0);
+    expect(j.integrity).toEqual({ lost: 0, corrupt: 0, duplicated: 0, reordered: 0 });
+    expect(j.rate.asked).toBeNull();
+    expect(j.rate.achieved).toBeGreaterThan(0);
+    expect(j.perWorker.map((w: { id: number; connections: number }) => [w.id, w.connections])).toEqual([[0, 4], [1, 4]]);
+    expect(j.perWorker[0].perConnection.min).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/worker 1: 4 connections, messages \d+, errors 0/);
     expect(j.server.readyLine).toMatch(/^ready /);
     // the server read every message the clients completed (and a few in flight at the edges)
     const serverMsgs = j.server.counters.workers.reduce((a: number, w: { messages: number }) => a + w.messages, 0);
@@ -74,6 +83,38 @@ describe("bench", () => {
     expect(r.stdout).toMatch(/errors connect=2/);
   });
 
+  test("a size sweep: one row per size, --count messages each, totals on top", async () => {
+    const echo = await startCEcho();
+    const file = join(tmp, "sweep.json");
+    const r = await runCli(BENCH, ["--target", `127.0.0.1:${echo.port}`, "--size", "64,1k", "--count", "2000", "--warmup", "0s", "--connections", "2", "--workers", "1", "--json", file]);
+    await echo.stop();
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\s+64\s+[\d.]+/m);
+    expect(r.stdout).toMatch(/^\s+1024\s+[\d.]+/m);
+    const j = JSON.parse(readFileSync(file, "utf8"));
+    expect(j.config.size).toBe("64,1024");
+    expect(j.sweep.map((x: { size: string; messages: number }) => [x.size, x.messages])).toEqual([["64", 2000], ["1024", 2000]]);
+    expect(j.sweep[1].bytesPerSec / j.sweep[1].msgsPerSec).toBeCloseTo(1024, 3);
+    expect(j.messages).toBe(4000);
+    expect(j.errors).toEqual({ connect: 0, read: 0, write: 0, verify: 0, timeout: 0 });
+    for (const row of j.sweep) expect(row.latencyUs.p50).toBeGreaterThan(0);
+  });
+
+  test("random sizes in a range, pipelined: every byte checked, mean size inside the range", async () => {
+    const echo = await startCEcho();
+    const file = join(tmp, "range.json");
+    const r = await runCli(BENCH, ["--target", `127.0.0.1:${echo.port}`, "--size", "16-4k", "--pipeline", "4", "--count", "4000", "--warmup", "0s", "--connections", "2", "--workers", "1", "--json", file]);
+    await echo.stop();
+    expect(r.code).toBe(0);
+    const j = JSON.parse(readFileSync(file, "utf8"));
+    expect(j.config.size).toBe("16-4096");
+    expect(j.messages).toBe(4000);
+    const mean = j.bytesPerSec / j.msgsPerSec;
+    expect(mean).toBeGreaterThan(1700);
+    expect(mean).toBeLessThan(2400);
+    expect(j.integrity).toEqual({ lost: 0, corrupt: 0, duplicated: 0, reordered: 0 });
+  });
+
   const misuse: [string[], RegExp][] = [
     [["--duration", "ten"], /--duration must be a duration/],
     [["--size", "0"], /--size must be between 1/],
@@ -82,6 +123,15 @@ describe("bench", () => {
     [["--target", "127.0.0.1:80", "--mode", "thread"], /cannot be used with --target/],
     [["--warmup"], /argument missing|requires|value/i],
     [["--frobnicate"], /Unknown option/],
+    [["--duration", "1s", "--count", "10"], /--duration and --count cannot be used together/],
+    [["--count", "0"], /--count must be between 1/],
+    [["--rate", "0"], /--rate must be more than 0/],
+    [["--rate", "fast"], /--rate must be a rate/],
+    [["--pipeline", "0"], /--pipeline must be between 1 and 65536/],
+    [["--size", "4k-64"], /--size range must go from low to high/],
+    [["--size", "1-2-3"], /--size range must be LOW-HIGH/],
+    [["--size", "64,,1k"], /--size must be a size/],
+    [["--slo", "p99<<1ms"], /--slo latency must be a time/],
   ];
   for (const [args, re] of misuse)
     test(`misuse ${args.join(" ")} exits 2 with one line`, async () => {

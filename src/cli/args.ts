@@ -87,3 +87,36 @@ export function hostFlag(name: string, v: string | undefined, def: string): stri
   if (/^[0-9a-fA-F:]+$/.test(v) && v.includes(":")) return v;
   throw new UsageError(`--${name} must be an IP address, got '${v}'`);
 }
+
+/** Sizes of one row: fixed (lo = hi) or drawn uniformly in [lo, hi]. */
+export interface SizeSpec {
+  lo: number;
+  hi: number;
+  /** "64", or "64-4096" for a range. */
+  label: string;
+}
+
+/** "64,1k,16k" (a sweep: one row per item); an item may be a range "64-4k". */
+export function sizeListFlag(name: string, v: string | undefined, def: number, min: number, max: number): SizeSpec[] {
+  if (v === undefined) return [{ lo: def, hi: def, label: String(def) }];
+  const items = v.split(",");
+  if (items.some((s) => s.trim() === "")) throw new UsageError(`--${name} must be a size like 64, 1k or 1m, a range like 64-4k, or a list of them, got '${v}'`);
+  return items.map((item) => {
+    const parts = item.split("-");
+    if (parts.length > 2) throw new UsageError(`--${name} range must be LOW-HIGH like 64-4k, got '${item}'`);
+    const lo = sizeFlag(name, parts[0], def, min, max);
+    const hi = parts.length === 2 ? sizeFlag(name, parts[1], def, min, max) : lo;
+    if (hi < lo) throw new UsageError(`--${name} range must go from low to high, got '${item}'`);
+    return { lo, hi, label: lo === hi ? String(lo) : `${lo}-${hi}` };
+  });
+}
+
+/** A positive rate like 5000, 10k, 1.5m (per second), within (0, max]. */
+export function rateFlag(name: string, v: string | undefined, max: number): number | null {
+  if (v === undefined) return null;
+  const m = v.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)(k|m)?$/);
+  if (!m) throw new UsageError(`--${name} must be a rate like 5000, 10k or 1.5m (per second), got '${v}'`);
+  const n = Number(m[1]) * (m[2] === "k" ? 1e3 : m[2] === "m" ? 1e6 : 1);
+  if (n <= 0 || n > max) throw new UsageError(`--${name} must be more than 0 and at most ${max}, got '${v}'`);
+  return n;
+}

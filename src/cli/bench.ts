@@ -2,12 +2,14 @@
  * `bun run bench`: the load generator. Without --target it starts its own
  * server child (--backend/--mode/--server-workers) on a free port and stops
  * it afterwards, adding the server's counters to the report.
- * Exit: 0 no errors, 1 errors counted, 2 misuse.
+ * `bun run bench merge a.hlog b.hlog ...` adds interval logs together.
+ * Exit: 0 no errors, 1 errors counted or an objective (--slo) failed, 2 misuse.
  */
 import { writeFileSync } from "node:fs";
-import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeFlag, hostPortFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, UsageError } from "./args.ts";
 
 const USAGE = `usage: bun run bench [options]
+       bun run bench merge FILE.hlog [FILE.hlog ...] [--json F] [--hgrm F] [--hlog F] [--slo SPEC]
 
   --target HOST:PORT       server to load; without it bench starts its own
   --backend kernel|vpp     backend of the started server (default kernel)
@@ -16,16 +18,29 @@ const USAGE = `usage: bun run bench [options]
   --server-workers N       workers of the started server (default 2)
   --connections C          connections in total (default 32, 1..100000)
   --workers W              load-generator Bun Workers (default 2, 1..64)
+  --rate N                 open loop: N messages/s in total (e.g. 10k), sent on
+                           schedule whatever the replies; latency counts from the
+                           intended send time (and, uncorrected, from the actual one)
+  --pipeline D             messages in flight per connection: closed loop (default 1),
+                           or with --rate the most allowed (default: no limit)
   --duration D             measured time, e.g. 10s, 500ms, 2m (default 10s)
+  --count N                measure N messages instead of a duration
   --warmup D               time before measuring, excluded (default 2s)
-  --size BYTES             message size, e.g. 64, 1k, 1m (default 64)
+  --size SIZES             message size: 64, 1k, 1m; a list 64,1k,16k runs one row
+                           per size (a sweep); a range 64-4k draws sizes at random
   --timeout D              a message not echoed within D is an error (default 5s)
   --connect-timeout D      connect deadline (default 3s)
   --json FILE              write the report as JSON
+  --hgrm FILE              write the latency percentile distribution (HdrHistogram .hgrm)
+  --hlog FILE              write the HdrHistogram interval log, one interval per second
+  --slo SPEC               objectives, e.g. "p99<500us,p999<2ms,errors=0": each is
+                           printed as pass/fail, and bench exits 1 if one fails
   --vpp-topology cut-through|stack
                            (vpp) how the load reaches the server through VPP
   -h, --help               this text
 
+On a terminal (and not in CI) one progress line is printed per second.
+With a sweep, --hgrm and --hlog write one file per size (lat.hgrm -> lat.64.hgrm).
 With --backend vpp, bench starts one VPP (found in $VPP_PREFIX or FD.io's
 package places), the server attaches to it, and the load generator is a VCL
 app of its own.
@@ -38,21 +53,32 @@ const OPTIONS = {
   "server-workers": { type: "string" },
   connections: { type: "string" },
   workers: { type: "string" },
+  rate: { type: "string" },
+  pipeline: { type: "string" },
   duration: { type: "string" },
+  count: { type: "string" },
   warmup: { type: "string" },
   size: { type: "string" },
   timeout: { type: "string" },
   "connect-timeout": { type: "string" },
   json: { type: "string" },
+  hgrm: { type: "string" },
+  hlog: { type: "string" },
+  slo: { type: "string" },
   "vpp-topology": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** Most messages in flight per connection (the load loop's ring). */
+const MAX_PIPELINE = 65536;
 
 /** Validated bench arguments. */
 export function parseBenchArgs(argv: string[]) {
   const { values: v } = parseStrict(argv, OPTIONS);
   if (v.help) return null;
   const connections = intFlag("connections", v.connections, 32, 1, 100_000);
+  const rate = rateFlag("rate", v.rate, 100_000_000);
+  const count = v.count === undefined ? null : intFlag("count", v.count, 0, 1, 1e12);
   const a = {
     target: v.target === undefined ? null : hostPortFlag("target", v.target),
     backend: choiceFlag("backend", v.backend, "kernel", ["kernel", "vpp"] as const),
@@ -60,32 +86,57 @@ export function parseBenchArgs(argv: string[]) {
     serverWorkers: intFlag("server-workers", v["server-workers"], 2, 1, 32),
     connections,
     workers: Math.min(intFlag("workers", v.workers, 2, 1, 64), connections),
+    rate,
+    pipeline: v.pipeline === undefined ? null : intFlag("pipeline", v.pipeline, 1, 1, MAX_PIPELINE),
     durationSec: durationFlag("duration", v.duration, 10),
+    count,
     warmupSec: durationFlag("warmup", v.warmup, 2),
-    size: sizeFlag("size", v.size, 64, 1, 16 << 20),
+    sizes: sizeListFlag("size", v.size, 64, 1, 16 << 20),
     timeoutSec: durationFlag("timeout", v.timeout, 5, 3600),
     connectTimeoutSec: durationFlag("connect-timeout", v["connect-timeout"], 3, 600),
     json: v.json ?? null,
+    hgrm: v.hgrm ?? null,
+    hlog: v.hlog ?? null,
+    slo: v.slo,
     vppTopology: choiceFlag("vpp-topology", v["vpp-topology"], "cut-through", ["cut-through", "stack"] as const),
   };
   if (v["vpp-topology"] && a.backend !== "vpp") throw new UsageError("--vpp-topology needs --backend vpp");
   if (a.durationSec <= 0) throw new UsageError("--duration must be more than 0");
+  if (v.duration !== undefined && count !== null) throw new UsageError("--duration and --count cannot be used together");
   if (a.timeoutSec <= 0 || a.connectTimeoutSec <= 0) throw new UsageError("--timeout and --connect-timeout must be more than 0");
   if (a.target && (v.backend || v.mode || v["server-workers"])) throw new UsageError("--backend/--mode/--server-workers configure a started server; they cannot be used with --target");
+  if (rate !== null && count !== null) a.durationSec = count / rate;
   return a;
+}
+
+/** FILE with the sweep row's size before its extension: lat.hgrm -> lat.64.hgrm. */
+function perSizeFile(file: string, label: string, sweep: boolean): string {
+  if (!sweep) return file;
+  const dot = file.lastIndexOf(".");
+  return dot > file.lastIndexOf("/") ? `${file.slice(0, dot)}.${label}${file.slice(dot)}` : `${file}.${label}`;
 }
 
 if (import.meta.main) {
   runCli("bench", async () => {
-    const a = parseBenchArgs(process.argv.slice(2));
+    const argv = process.argv.slice(2);
+    if (argv[0] === "merge") {
+      const { mergeMain } = await import("../loadgen/merge-command.ts");
+      return mergeMain(argv.slice(1));
+    }
+    const a = parseBenchArgs(argv);
     if (!a) {
       process.stdout.write(USAGE);
       return 0;
     }
+    const { parseSlo, evaluateSlo, formatSlo } = await import("../loadgen/slo.ts");
+    const slo = a.slo !== undefined ? parseSlo(a.slo) : null;
     const { appInit } = await import("../native/vls.ts");
-    const { runLoad, errorTotal } = await import("../loadgen/run.ts");
+    const { errorTotal } = await import("../loadgen/run.ts");
+    const { runSweep, combineRows } = await import("../loadgen/sweep.ts");
     const { startServerChild } = await import("../loadgen/server-child.ts");
-    const { formatTable, toReport } = await import("../loadgen/report.ts");
+    const { formatTable, formatSweep, toReport, rowReport } = await import("../loadgen/report.ts");
+    const { progressWanted, progressLine } = await import("../loadgen/progress.ts");
+    const { hgrmText, hlogText } = await import("../loadgen/hdr-files.ts");
     let vpp: import("../vpp/run-setup.ts").VppRun | null = null;
     if (a.backend === "vpp") {
       const { findVpp, vppNotFoundReason } = await import("../vpp/find.ts");
@@ -110,18 +161,53 @@ if (import.meta.main) {
           throw e;
         });
     const target = a.target ?? { host: server!.host, port: server!.port };
-    let result;
+    const sweep = a.sizes.length > 1;
+    const progress = progressWanted();
+    let label = "";
+    let rows;
     try {
-      result = await runLoad({ ...target, connections: a.connections, workers: a.workers, size: a.size, warmupSec: a.warmupSec, durationSec: a.durationSec, timeoutSec: a.timeoutSec, connectTimeoutSec: a.connectTimeoutSec });
+      rows = await runSweep(
+        {
+          ...target, connections: a.connections, workers: a.workers, size: 0, warmupSec: a.warmupSec, durationSec: a.durationSec, timeoutSec: a.timeoutSec, connectTimeoutSec: a.connectTimeoutSec,
+          rate: a.rate, pipeline: a.pipeline ?? undefined, count: a.count, keepIntervals: a.hlog !== null,
+          onInterval: progress ? (iv, h) => process.stdout.write(progressLine(iv, h, label) + "\n") : undefined,
+        },
+        a.sizes,
+        (size) => {
+          label = sweep ? `${size} B ` : "";
+        },
+      );
     } finally {
       vppStopping = true;
       var counters = server ? await server.stop() : null;
       await vpp?.vpp.stop();
     }
-    const cfg = { target: `${target.host}:${target.port}`, ...(server ? { backend: a.backend, mode: a.mode, serverWorkers: a.serverWorkers } : {}), ...(vpp ? { vppTopology: a.vppTopology, vppVersion: vpp.version } : {}), connections: a.connections, workers: a.workers, size: a.size, durationSec: a.durationSec, warmupSec: a.warmupSec, timeoutSec: a.timeoutSec };
+    const total = combineRows(rows.map((r) => r.result));
+    const sizeCfg = sweep || a.sizes[0].lo !== a.sizes[0].hi ? a.sizes.map((s) => s.label).join(",") : a.sizes[0].lo;
+    const cfg = {
+      target: `${target.host}:${target.port}`, ...(server ? { backend: a.backend, mode: a.mode, serverWorkers: a.serverWorkers } : {}), ...(vpp ? { vppTopology: a.vppTopology, vppVersion: vpp.version } : {}),
+      connections: a.connections, workers: a.workers, size: sizeCfg, durationSec: a.durationSec, warmupSec: a.warmupSec, timeoutSec: a.timeoutSec,
+      rate: a.rate, pipeline: a.pipeline ?? (a.rate !== null ? null : 1), count: a.count, loop: a.rate !== null ? "open" : "closed", ...(a.slo !== undefined ? { slo: a.slo } : {}),
+    };
     const title = server ? `vlsbench ${target.host}:${target.port} (started: backend=${a.backend} mode=${a.mode} workers=${a.serverWorkers})` : `vlsbench ${target.host}:${target.port}`;
-    process.stdout.write(formatTable({ ...target, ...a }, result, title) + "\n");
-    if (a.json) writeFileSync(a.json, JSON.stringify(toReport(cfg, result, server ? { readyLine: server.readyLine, counters } : undefined), null, 2) + "\n");
-    return errorTotal(result.errors) > 0 ? 1 : 0;
+    const info = { connections: a.connections, workers: a.workers, size: a.sizes[0].label, warmupSec: a.warmupSec, rate: a.rate, pipeline: a.pipeline, count: a.count };
+    const lines = [sweep ? formatSweep(info, rows, total, title) : formatTable(info, total, title)];
+    const outcomes = rows.map(({ result: r }) => {
+      if (!slo) return undefined;
+      const counts = { errors: errorTotal(r.errors), ...r.errors, ...r.integrity };
+      return evaluateSlo(slo, { histogram: r.histograms.corrected, counts, rate: r.rate.achieved });
+    });
+    rows.forEach((row, i) => outcomes[i] && lines.push(...formatSlo(outcomes[i]!, sweep ? `[${row.size} B] ` : "")));
+    process.stdout.write(lines.join("\n") + "\n");
+    for (const { size, result: r } of rows) {
+      if (a.hgrm) writeFileSync(perSizeFile(a.hgrm, size, sweep), hgrmText(r.histograms.corrected));
+      if (a.hlog) writeFileSync(perSizeFile(a.hlog, size, sweep), hlogText(r.intervals, r.startEpochMs, { messages: r.messages, errors: errorTotal(r.errors) }, `vlsbench ${title}, ${size} B`));
+    }
+    if (a.json) {
+      const sweepRows = sweep ? rows.map(({ size, result }, i) => ({ size, ...rowReport(result, outcomes[i]) })) : null;
+      writeFileSync(a.json, JSON.stringify(toReport(cfg, rowReport(total, sweep ? undefined : outcomes[0]), sweepRows, server ? { readyLine: server.readyLine, counters } : undefined), null, 2) + "\n");
+    }
+    const failed = outcomes.some((o) => o?.some((x) => !x.pass));
+    return errorTotal(total.errors) > 0 || failed ? 1 : 0;
   });
 }

@@ -1,8 +1,10 @@
 /**
- * HDR histograms (hdr-histogram-js): one per load worker, values in ns,
- * shipped once as compressed base64 and merged on the main thread.
+ * HDR histograms (hdr-histogram-js), values in ns: built on the main thread
+ * from the load workers' sparse interval counts (recorder.ts), merged,
+ * summarised, and encoded as compressed base64 for reports and logs.
  */
 import * as hdr from "hdr-histogram-js";
+import { valueFromIndex, type SparseCounts } from "./recorder.ts";
 
 /** 1 ns .. 1 hour at 3 significant digits. */
 export function newHistogram(): hdr.Histogram {
@@ -12,6 +14,34 @@ export function newHistogram(): hdr.Histogram {
 /** Serialises for a worker message or the JSON report. */
 export function encodeHistogram(h: hdr.Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
+}
+
+/** Decodes one compressed base64 histogram. */
+export function decodeHistogram(encoded: string): hdr.Histogram {
+  return hdr.decodeFromCompressedBase64(encoded, 64);
+}
+
+/**
+ * Adds a worker's sparse counts to h. Counts land in the same buckets as the
+ * worker's; the buckets of the minimum and the maximum are recorded at their
+ * exact values, so min and max stay exact.
+ */
+export function addSparse(h: hdr.Histogram, s: SparseCounts): void {
+  for (let k = 0; k < s.index.length; k++) {
+    const i = s.index[k];
+    let n = s.count[k];
+    const low = valueFromIndex(i);
+    const high = valueFromIndex(i + 1);
+    if (s.min >= low && s.min < high) {
+      h.recordValueWithCount(s.min, 1);
+      n--;
+    }
+    if (n > 0 && s.max >= low && s.max < high) {
+      h.recordValueWithCount(s.max, 1);
+      n--;
+    }
+    if (n > 0) h.recordValueWithCount(low, n);
+  }
 }
 
 /** Merges encoded histograms into one. */

@@ -1,10 +1,13 @@
 /**
  * One load run: start the workers, let them connect, give them a common
- * start time, merge their histograms once, and summarise.
+ * start time, merge their per-second ticks as they come, and summarise.
  */
 import { raw } from "../native/ffi.ts";
-import { mergeHistograms, summarise, encodeHistogram, type LatencyUs } from "./histogram.ts";
-import { noErrors, type ErrorCounts, type FromLoadWorker, type LoadWorkerInit, type LoadWorkerResult } from "./protocol.ts";
+import type * as hdr from "hdr-histogram-js";
+import { summarise, encodeHistogram, newHistogram, addSparse, type LatencyUs } from "./histogram.ts";
+import { IntervalMerger, type Interval } from "./intervals.ts";
+import { measuredRange } from "./schedule.ts";
+import { noErrors, noIntegrity, type ErrorCounts, type IntegrityCounts, type FromLoadWorker, type LoadWorkerInit, type LoadWorkerResult } from "./protocol.ts";
 
 /** Load parameters. */
 export interface LoadConfig {
@@ -12,12 +15,35 @@ export interface LoadConfig {
   port: number;
   connections: number;
   workers: number;
+  /** Message size; with sizeMax, the smallest of a uniform draw in [size, sizeMax]. */
   size: number;
+  sizeMax?: number;
   warmupSec: number;
   durationSec: number;
   timeoutSec: number;
   connectTimeoutSec: number;
+  /** Open loop at this many messages per second in total; closed loop when absent. */
+  rate?: number | null;
+  /** Messages in flight per connection: closed loop (default 1), or the open loop's cap (default none). */
+  pipeline?: number;
+  /** Measure this many messages instead of --duration. */
+  count?: number | null;
+  /** Keep every interval's encoded histograms (for an interval log). */
+  keepIntervals?: boolean;
+  /** Called once per measured second, with that second's corrected histogram (ns). */
+  onInterval?: (iv: Interval, corrected: hdr.Histogram) => void;
 }
+
+/** min/median/max completed messages per connection, and how many completed none. */
+export interface PerConnection {
+  min: number;
+  median: number;
+  max: number;
+  starved: number;
+}
+
+/** Latency summary; in open loop the top-level figures are the corrected ones. */
+export type LatencyReport = LatencyUs & { corrected?: LatencyUs; uncorrected?: LatencyUs };
 
 /** The merged result of a run. */
 export interface LoadResult {
@@ -26,11 +52,25 @@ export interface LoadResult {
   msgsPerSec: number;
   bytesPerSec: number;
   errors: ErrorCounts;
-  latencyUs: LatencyUs;
+  integrity: IntegrityCounts;
+  latencyUs: LatencyReport;
+  /** Corrected histogram (ns), compressed base64. */
   histogram: string;
-  perConnection: { min: number; median: number; max: number };
-  perWorker: { id: number; messages: number; errors: number }[];
+  /** Open loop: the uncorrected histogram. */
+  histogramUncorrected?: string;
+  /** msgs/s: asked (open loop, else null), first bytes written and echoes completed within the window. */
+  rate: { asked: number | null; sent: number; achieved: number };
+  /** Open loop: send time minus intended time, and the most sends in one millisecond. */
+  pacing: { lagUs: LatencyUs; peakSendsPerMs: number } | null;
+  perConnection: PerConnection;
+  perWorker: { id: number; connections: number; messages: number; errors: number; perConnection: PerConnection }[];
   firstError: string | null;
+  /** Wall-clock time (ms since the epoch) of the start of the measurement. */
+  startEpochMs: number;
+  /** Every measured second (the last one up to the end of the drain). */
+  intervals: Interval[];
+  /** The merged histograms, for outputs (hgrm). */
+  histograms: { corrected: hdr.Histogram; uncorrected: hdr.Histogram | null };
 }
 
 /** Splits n connections over w workers as evenly as possible. */
@@ -38,26 +78,52 @@ export function split(n: number, w: number): number[] {
   return Array.from({ length: w }, (_, i) => Math.floor(n / w) + (i < n % w ? 1 : 0));
 }
 
+/** min/median/max/starved of per-connection counts. */
+export function perConnectionSummary(counts: number[]): PerConnection {
+  const s = [...counts].sort((a, b) => a - b);
+  return { min: s[0] ?? 0, median: s[Math.floor(s.length / 2)] ?? 0, max: s[s.length - 1] ?? 0, starved: s.filter((x) => x === 0).length };
+}
+
+/** Total of all error kinds (integrity failures are in verify). */
+export function errorTotal(e: ErrorCounts): number {
+  return e.connect + e.read + e.write + e.verify + e.timeout;
+}
+
 /** Runs the load; resolves when every worker has reported. */
 export async function runLoad(cfg: LoadConfig): Promise<LoadResult> {
-  const shares = split(cfg.connections, cfg.workers).filter((c) => c > 0);
+  const shares = split(cfg.connections, Math.min(cfg.workers, cfg.connections)).filter((c) => c > 0);
+  const rate = cfg.rate ?? 0;
+  const range = rate > 0 ? measuredRange(rate, cfg.warmupSec, cfg.durationSec, cfg.count ?? null) : { g0: 0, g1: 0 };
   const workers: Worker[] = [];
   const results: LoadWorkerResult[] = [];
   const failures: string[] = [];
+  let merger: IntervalMerger | null = null;
+  let startEpochMs = Date.now();
   let connected = 0;
   await new Promise<void>((resolve) => {
     const check = () => {
       if (results.length + failures.length === workers.length) resolve();
     };
+    let connBase = 0;
     shares.forEach((connections, id) => {
-      const init: LoadWorkerInit = { id, host: cfg.host, port: cfg.port, connections, size: cfg.size, warmupSec: cfg.warmupSec, durationSec: cfg.durationSec, timeoutSec: cfg.timeoutSec, connectTimeoutSec: cfg.connectTimeoutSec, startNs: 0 };
+      const init: LoadWorkerInit = {
+        id, host: cfg.host, port: cfg.port, connections, connBase, totalConnections: cfg.connections, sizeLo: cfg.size, sizeHi: cfg.sizeMax ?? cfg.size,
+        rate, pipeline: cfg.pipeline ?? (rate > 0 ? 0 : 1), g0: range.g0, g1: range.g1, count: rate > 0 ? 0 : (cfg.count ?? 0),
+        warmupSec: cfg.warmupSec, durationSec: cfg.durationSec, timeoutSec: cfg.timeoutSec, connectTimeoutSec: cfg.connectTimeoutSec, startNs: 0,
+      };
+      connBase += connections;
       const w = new Worker(new URL("./load-worker.ts", import.meta.url).href, { workerData: init } as WorkerOptions);
-      w.onmessage = (ev: MessageEvent<FromLoadWorker | { type: "connected" }>) => {
+      w.onmessage = (ev: MessageEvent<FromLoadWorker>) => {
         const m = ev.data;
-        if (m.type === "connected") {
+        if (m.type === "tick") merger!.add(m);
+        else if (m.type === "connected") {
           // A common start a little ahead, so every worker begins together.
           if (++connected === shares.length) {
-            const startNs = raw.vlsb_now_ns() + 20e6;
+            const now = raw.vlsb_now_ns();
+            const startNs = now + 20e6;
+            const measureStartNs = startNs + cfg.warmupSec * 1e9;
+            startEpochMs = Date.now() + (measureStartNs - now) / 1e6;
+            merger = new IntervalMerger(shares.length, measureStartNs, cfg.keepIntervals ?? false, cfg.onInterval ?? null);
             for (const x of workers) x.postMessage({ startNs });
           }
         } else if (m.type === "result") {
@@ -77,28 +143,53 @@ export async function runLoad(cfg: LoadConfig): Promise<LoadResult> {
   });
   for (const w of workers) w.terminate();
   if (failures.length && !results.length) throw new Error(failures[0]);
+  const m = merger ?? new IntervalMerger(1, 0, false, null);
+  return summariseRun(cfg, results, m, failures, startEpochMs);
+}
 
+function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalMerger, failures: string[], startEpochMs: number): LoadResult {
+  const open = (cfg.rate ?? 0) > 0;
   const errors = noErrors();
-  for (const r of results) for (const k of Object.keys(errors) as (keyof ErrorCounts)[]) errors[k] += r.errors[k];
-  const hist = mergeHistograms(results.map((r) => r.histogram));
+  const integrity = noIntegrity();
+  for (const r of results) {
+    for (const k of Object.keys(errors) as (keyof ErrorCounts)[]) errors[k] += r.errors[k];
+    for (const k of Object.keys(integrity) as (keyof IntegrityCounts)[]) integrity[k] += r.integrity[k];
+  }
+  const intervals = m.finish();
   const messages = results.reduce((a, r) => a + r.messages, 0);
+  const bytes = results.reduce((a, r) => a + r.bytes, 0);
   const durationSec = Math.max(1e-9, ...results.map((r) => r.measuredNs / 1e9));
-  const perConn = results.flatMap((r) => r.perConnection).sort((a, b) => a - b);
+  const corrected = summarise(m.corrected);
+  const latencyUs: LatencyReport = open ? { ...corrected, corrected, uncorrected: summarise(m.uncorrected) } : corrected;
+  let pacing: LoadResult["pacing"] = null;
+  if (open) {
+    const lag = newHistogram();
+    for (const r of results) if (r.lag) addSparse(lag, r.lag);
+    pacing = { lagUs: summarise(lag), peakSendsPerMs: results.reduce((a, r) => a + r.peakSendsPerMs, 0) };
+  }
   return {
     durationSec,
     messages,
     msgsPerSec: messages / durationSec,
-    bytesPerSec: (messages * cfg.size) / durationSec,
+    bytesPerSec: bytes / durationSec,
     errors,
-    latencyUs: summarise(hist),
-    histogram: encodeHistogram(hist),
-    perConnection: { min: perConn[0] ?? 0, median: perConn[Math.floor(perConn.length / 2)] ?? 0, max: perConn[perConn.length - 1] ?? 0 },
-    perWorker: results.sort((a, b) => a.id - b.id).map((r) => ({ id: r.id, messages: r.messages, errors: Object.values(r.errors).reduce((a, b) => a + b, 0) })),
+    integrity,
+    latencyUs,
+    histogram: encodeHistogram(m.corrected),
+    ...(open ? { histogramUncorrected: encodeHistogram(m.uncorrected) } : {}),
+    rate: {
+      asked: open ? cfg.rate! : null,
+      sent: results.reduce((a, r) => a + r.sentInWindow, 0) / durationSec,
+      achieved: results.reduce((a, r) => a + r.repliesInWindow, 0) / durationSec,
+    },
+    pacing,
+    perConnection: perConnectionSummary(results.flatMap((r) => r.perConnection)),
+    perWorker: results
+      .sort((a, b) => a.id - b.id)
+      .map((r) => ({ id: r.id, connections: r.connections, messages: r.messages, errors: errorTotal(r.errors), perConnection: perConnectionSummary(r.perConnection) })),
     firstError: failures[0] ?? results.find((r) => r.firstError)?.firstError ?? null,
+    startEpochMs,
+    intervals,
+    histograms: { corrected: m.corrected, uncorrected: open ? m.uncorrected : null },
   };
-}
-
-/** Total of all error kinds. */
-export function errorTotal(e: ErrorCounts): number {
-  return e.connect + e.read + e.write + e.verify + e.timeout;
 }

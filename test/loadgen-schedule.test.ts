@@ -1,0 +1,97 @@
+// The open-loop schedule: its arithmetic (unit), and its behaviour when the
+// server stalls. The server (c-echo) is stopped with SIGSTOP for 200 ms in
+// the middle of a 2 s run at 2000 msgs/s:
+// - open loop without a window: the client keeps sending on schedule (it is
+//   never blocked: the socket buffers absorb the stall), so no burst follows
+//   the stall: at most 40 first bytes are written in any one millisecond
+//   (2 are scheduled; catching up the stall's 400 would put hundreds
+//   there), 99% of sends lag their intended times by less than 20 ms
+//   (a tenth of the stall), and the stall shows in the corrected latency;
+// - with --pipeline 1 (wrk2's model) the messages due during the stall wait
+//   in the client: their latency from the intended time (corrected) shows
+//   the stall, their latency from the actual send (uncorrected) does not.
+import { describe, test, expect, beforeAll, afterAll } from "bun:test";
+import { readFileSync, readdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Schedule, measuredRange, planWait } from "../src/loadgen/schedule.ts";
+import { runCli, BENCH } from "./helpers/cli.ts";
+import { startCEcho, type CEcho } from "./helpers/c-echo.ts";
+
+describe("schedule arithmetic", () => {
+  test("messages interleave over connections and workers at rate", () => {
+    // 4 connections, this worker owns global connections 2 and 3; 1000 msgs/s.
+    const s = new Schedule(1e9, 1000, 4, 2, 2, 10);
+    const seen: [number, number][] = [];
+    while (s.nextNs !== Infinity) {
+      seen.push([s.j, s.nextNs]);
+      s.advance();
+    }
+    // global messages 2, 3, 6, 7 (< g1 = 10), 1 ms apart globally
+    expect(seen).toEqual([[0, 1e9 + 2e6], [1, 1e9 + 3e6], [0, 1e9 + 6e6], [1, 1e9 + 7e6]]);
+    expect(s.intendedNs(1, 0)).toBe(1e9 + 6e6);
+    expect(s.index(1, 1)).toBe(7);
+  });
+
+  test("measured range: warm-up excluded, duration or count", () => {
+    expect(measuredRange(10000, 0.3, 1, null)).toEqual({ g0: 3000, g1: 13000 });
+    expect(measuredRange(10000, 0.3, 1, 500)).toEqual({ g0: 3000, g1: 3500 });
+  });
+
+  test("waits: far -> 1 ms epoll; near and busy -> poll; near and idle -> precise sleep", () => {
+    expect(planWait(Infinity, true)).toEqual({ sleepMs: 0, epollMs: 5 });
+    expect(planWait(5e6, true)).toEqual({ sleepMs: 0, epollMs: 1 });
+    expect(planWait(500e3, true)).toEqual({ sleepMs: 0, epollMs: 0 });
+    expect(planWait(500e3, false)).toEqual({ sleepMs: 0.4, epollMs: 0 });
+    expect(planWait(50e3, false)).toEqual({ sleepMs: 0, epollMs: 0 });
+  });
+});
+
+describe("a 200 ms server stall at a fixed rate", () => {
+  let echo: CEcho;
+  const tmp = mkdtempSync(join(tmpdir(), "vlsbench-stall-"));
+  beforeAll(async () => {
+    echo = await startCEcho();
+  });
+  afterAll(() => echo.stop());
+
+  /** Runs bench at 2000 msgs/s for 2 s, stopping the server 500 ms after the connections are up. */
+  async function stalledRun(extra: string[]) {
+    const file = join(tmp, `r${extra.join("")}.json`);
+    const fds = () => readdirSync(`/proc/${echo.proc.pid}/fd`).length;
+    const before = fds();
+    const run = runCli(BENCH, ["--target", `127.0.0.1:${echo.port}`, "--rate", "2000", "--connections", "2", "--workers", "1", "--duration", "2s", "--warmup", "0s", "--json", file, ...extra], 30_000);
+    const t0 = Date.now();
+    while (fds() < before + 2 && Date.now() - t0 < 15_000) await Bun.sleep(5);
+    await Bun.sleep(500);
+    echo.proc.kill("SIGSTOP");
+    await Bun.sleep(200);
+    echo.proc.kill("SIGCONT");
+    const r = await run;
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    return JSON.parse(readFileSync(file, "utf8"));
+  }
+
+  test("open loop: sends stay on schedule (no burst after the stall), corrected latency shows it", async () => {
+    const j = await stalledRun([]);
+    expect(j.messages).toBe(4000);
+    expect(j.rate.asked).toBe(2000);
+    expect(j.rate.sent).toBeGreaterThan(2000 * 0.98);
+    expect(j.rate.sent).toBeLessThan(2000 * 1.02);
+    expect(j.pacing.peakSendsPerMs).toBeLessThanOrEqual(40);
+    expect(j.pacing.lagUs.p99).toBeLessThan(20_000);
+    expect(j.latencyUs.corrected.max).toBeGreaterThanOrEqual(150_000);
+    expect(j.latencyUs.p99).toBe(j.latencyUs.corrected.p99);
+  }, 40_000);
+
+  test("--pipeline 1: corrected latency grows with the stall, uncorrected does not", async () => {
+    const j = await stalledRun(["--pipeline", "1"]);
+    expect(j.messages).toBe(4000);
+    const c = j.latencyUs.corrected;
+    const u = j.latencyUs.uncorrected;
+    expect(c.p99).toBeGreaterThanOrEqual(150_000);
+    expect(u.p99).toBeLessThan(50_000);
+    expect(u.p99 * 3).toBeLessThan(c.p99);
+  }, 40_000);
+});
