@@ -3,6 +3,8 @@
  * server child (--backend/--mode/--server-workers) on a free port and stops
  * it afterwards, adding the server's counters to the report.
  * `bun run bench merge a.hlog b.hlog ...` adds interval logs together.
+ * `bun run bench --compare ...` runs every backend x mode side by side and
+ * `bun run bench diff a.json b.json` compares two reports (src/cli/compare.ts).
  * Exit: 0 no errors, 1 errors counted or an objective (--slo) failed, 2 misuse.
  */
 import { writeFileSync } from "node:fs";
@@ -119,6 +121,14 @@ function perSizeFile(file: string, label: string, sweep: boolean): string {
 if (import.meta.main) {
   runCli("bench", async () => {
     const argv = process.argv.slice(2);
+    if (argv[0] === "diff") {
+      const { diffMain } = await import("./compare.ts");
+      return diffMain(argv.slice(1));
+    }
+    if (argv.includes("--compare")) {
+      const { compareMain } = await import("./compare.ts");
+      return compareMain(argv);
+    }
     if (argv[0] === "merge") {
       const { mergeMain } = await import("../loadgen/merge-command.ts");
       return mergeMain(argv.slice(1));

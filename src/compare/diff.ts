@@ -14,7 +14,7 @@ export function diffReports(a: any, b: any): string {
   const rb = rowsOf(b);
   const key = (r: Row) => `${r.backend} ${r.mode} ${r.point}`;
   const cols = COLUMNS.filter((c) => c.name !== "accepts min/max");
-  const out: string[] = [`${"run".padEnd(24)}  ${cols.map((c) => c.name.padStart(16)).join("")}`];
+  const out: string[] = [`${"run".padEnd(24)}  ${cols.map((c) => c.name.padStart(20)).join("")}`];
   for (const x of ra) {
     const y = rb.find((r) => key(r) === key(x));
     if (!y) {
@@ -24,10 +24,10 @@ export function diffReports(a: any, b: any): string {
     const cells = cols.map((c) => {
       const va = c.get(x);
       const vb = c.get(y);
-      if (Number.isNaN(va) || Number.isNaN(vb)) return "-".padStart(16);
+      if (Number.isNaN(va) || Number.isNaN(vb)) return "-".padStart(20);
       const pct = va === 0 ? (vb === 0 ? 0 : Infinity) : ((vb - va) / Math.abs(va)) * 100;
       const s = `${c.fmt(va)}>${c.fmt(vb)}` + (Number.isFinite(pct) && c.name !== "errors" ? ` ${pct >= 0 ? "+" : ""}${pct.toFixed(0)}%` : "");
-      return s.padStart(16);
+      return "  " + s.padStart(18);
     });
     out.push(`${key(x).padEnd(24)}  ${cells.join("")}`);
   }
