@@ -26,11 +26,12 @@
  *     One process, one thread: DEL of a LISTEN session from an epoll set
  *     then ADD keeps accepting (the event comes back, accept works).
  */
-import { connect } from "node:net";
 import { scenario, stage, raw, check, Errno, counters, workerCounters, randomPayload, nowMs, loopback, encodeEndpoint, acceptWithin, type Counters } from "./lib.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { appInit, listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../../src/native/vls.ts";
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { echoOnce } from "../../helpers/echo-client.ts";
 
 const CHILDREN = 3;
 const BURST = 3;
@@ -40,31 +41,13 @@ const PAYLOAD = 64 * 1024;
 const LISTENER_TAG = 1;
 
 /** One verified echo of a fresh random payload; resolves true when exact. */
-function echo(port: number, size: number): Promise<boolean> {
-  const p = Buffer.from(randomPayload(size).buffer);
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(false);
-    }, 10_000);
-    s.on("connect", () => s.write(p));
-    s.on("data", (d: Buffer) => {
-      chunks.push(d);
-      got += d.length;
-      if (got >= size) {
-        clearTimeout(timer);
-        s.end();
-        resolve(Buffer.concat(chunks).equals(p));
-      }
-    });
-    s.on("error", () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
+async function echo(port: number, size: number): Promise<boolean> {
+  const p = randomPayload(size);
+  try {
+    return (await echoOnce(port, p, 10_000)).equals(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  } catch {
+    return false;
+  }
 }
 
 /** Connected (handshake done by the kernel) but never written: resolves when connected. */

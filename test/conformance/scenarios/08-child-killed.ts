@@ -13,39 +13,22 @@
  *
  *   bun 08-child-killed.ts BACKEND MODE
  */
-import { connect } from "node:net";
 import { readFileSync } from "node:fs";
 import { scenario, stage, raw, check, counters, randomPayload, nowMs, loopback, type Counters } from "./lib.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { appInit, listenTcpAnyPort } from "../../../src/native/vls.ts";
+import { echoOnce } from "../../helpers/echo-client.ts";
 
 const CHILDREN = 3;
 
-function echo(port: number, size: number): Promise<boolean> {
-  const p = Buffer.from(randomPayload(size).buffer);
-  return new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port });
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(false);
-    }, 10_000);
-    s.on("connect", () => s.write(p));
-    s.on("data", (d: Buffer) => {
-      chunks.push(d);
-      got += d.length;
-      if (got >= size) {
-        clearTimeout(timer);
-        s.end();
-        resolve(Buffer.concat(chunks).equals(p));
-      }
-    });
-    s.on("error", () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
+/** One verified echo of a fresh random payload; resolves true when exact. */
+async function echo(port: number, size: number): Promise<boolean> {
+  const p = randomPayload(size);
+  try {
+    return (await echoOnce(port, p, 10_000)).equals(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  } catch {
+    return false;
+  }
 }
 
 /** "R", "S", "Z", ... or "gone". */
