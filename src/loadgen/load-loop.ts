@@ -21,55 +21,19 @@
  */
 import { raw } from "../native/ffi.ts";
 import { Errno, errnoName } from "../native/errno.ts";
-import { encodeEndpoint, Attr, EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLL_CTL_ADD, EPOLL_CTL_MOD } from "../native/vls.ts";
+import { EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLL_CTL_MOD } from "../native/vls.ts";
+import { CONNECTING, ACTIVE, DEAD, type OpenedConnections } from "./connections.ts";
 import { newPattern, messageSize, writeHeader } from "./message.ts";
 import { InFlight } from "./inflight.ts";
 import { EchoChecker } from "./echo-checker.ts";
 import { Recorder } from "./recorder.ts";
 import { Schedule, planWait, type WaitPlan } from "./schedule.ts";
-import { noErrors, noIntegrity, type LoadWorkerInit, type LoadWorkerResult, type ErrorCounts, type WorkerTick } from "./protocol.ts";
+import { noIntegrity, type LoadWorkerInit, type LoadWorkerResult, type ErrorCounts, type WorkerTick } from "./protocol.ts";
 
-const CONNECTING = 0;
-const ACTIVE = 1;
-const DEAD = 2;
 const MAX_EVENTS = 256;
 const READ_BUF = 64 * 1024;
 /** Most messages in flight on one connection. */
 export const RING_MAX = 65536;
-
-/** Connections opened, waiting for the start signal. */
-export interface OpenedConnections {
-  ep: number;
-  handles: number[];
-  state: Uint8Array;
-  connectStartNs: Float64Array;
-  errors: ErrorCounts;
-  firstError: string | null;
-}
-
-/** Opens the connections (non-blocking connects) of one worker. */
-export function openConnections(init: LoadWorkerInit): OpenedConnections {
-  const ep = raw.vlsb_epoll_create();
-  if (ep < 0) throw new Error(`vlsb_epoll_create: ${errnoName(-ep)}`);
-  const epBuf = encodeEndpoint({ host: init.host, port: init.port });
-  const o: OpenedConnections = {
-    ep, handles: [], state: new Uint8Array(init.connections), connectStartNs: new Float64Array(init.connections), errors: noErrors(), firstError: null,
-  };
-  for (let c = 0; c < init.connections; c++) {
-    const h = raw.vlsb_create(0, 1);
-    o.handles.push(h);
-    o.connectStartNs[c] = raw.vlsb_now_ns();
-    if (h >= 0) raw.vlsb_attr(h, Attr.SET_TCP_NODELAY, 1, null);
-    const rv = h < 0 ? h : raw.vlsb_connect(h, epBuf);
-    if ((rv !== 0 && rv !== -Errno.EINPROGRESS) || raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, h, EPOLLOUT | EPOLLIN, c) < 0) {
-      o.errors.connect++;
-      o.firstError ??= `connect: ${errnoName(-rv)}`;
-      if (h >= 0) raw.vlsb_close(h);
-      o.state[c] = DEAD;
-    }
-  }
-  return o;
-}
 
 /** Runs warm-up, measurement and drain; posts a tick per second; returns the worker's result. */
 export function runLoop(init: LoadWorkerInit, o: OpenedConnections, post: (t: WorkerTick) => void): LoadWorkerResult {

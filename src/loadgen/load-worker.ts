@@ -5,7 +5,8 @@
  */
 import { workerData, parentPort } from "node:worker_threads";
 import { raw } from "../native/ffi.ts";
-import { openConnections, runLoop } from "./load-loop.ts";
+import { openConnections } from "./connections.ts";
+import { runLoop } from "./load-loop.ts";
 import type { LoadWorkerInit, FromLoadWorker } from "./protocol.ts";
 
 const init = workerData as LoadWorkerInit;
