@@ -26,12 +26,11 @@
  *     One process, one thread: DEL of a LISTEN session from an epoll set
  *     then ADD keeps accepting (the event comes back, accept works).
  */
-import { scenario, stage, raw, check, Errno, counters, workerCounters, randomPayload, nowMs, loopback, encodeEndpoint, acceptWithin, type Counters } from "./lib.ts";
+import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, encodeEndpoint, acceptWithin, type Counters } from "./lib.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { appInit, listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../../src/native/vls.ts";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { echoOnce } from "../../helpers/echo-client.ts";
 
 const CHILDREN = 3;
 const BURST = 3;
@@ -40,15 +39,6 @@ const MAX_CONNECTIONS = 120;
 const PAYLOAD = 64 * 1024;
 const LISTENER_TAG = 1;
 
-/** One verified echo of a fresh random payload; resolves true when exact. */
-async function echo(port: number, size: number): Promise<boolean> {
-  const p = randomPayload(size);
-  try {
-    return (await echoOnce(port, p, 10_000)).equals(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-  } catch {
-    return false;
-  }
-}
 
 /** Connected (handshake done by the kernel) but never written: resolves when connected. */
 function openOnly(port: number): Promise<import("node:net").Socket> {
@@ -86,7 +76,7 @@ async function children(backend: any) {
   let made = 0, exact = 0;
   const splitAt: number[][] = [];
   while (made < MAX_CONNECTIONS) {
-    const oks = await Promise.all(Array.from({ length: BURST }, () => echo(port, PAYLOAD)));
+    const oks = await Promise.all(Array.from({ length: BURST }, () => echoVerified(port, PAYLOAD)));
     made += BURST;
     exact += oks.filter(Boolean).length;
     await Bun.sleep(5);
@@ -109,7 +99,7 @@ async function children(backend: any) {
   const accBeforeDelPhase = childCounters(counters()).reduce((a, w) => a + w.accepts, 0);
   let afterDelExact = 0;
   for (let i = 0; i < 4; i++) {
-    afterDelExact += (await Promise.all(Array.from({ length: BURST }, () => echo(port, 4096)))).filter(Boolean).length;
+    afterDelExact += (await Promise.all(Array.from({ length: BURST }, () => echoVerified(port, 4096)))).filter(Boolean).length;
     raw.vlsb_epoll_wait(pep, evs, 16, 0);
   }
   const afterDelChildAccepts = childCounters(counters()).reduce((a, w) => a + w.accepts, 0) - accBeforeDelPhase;

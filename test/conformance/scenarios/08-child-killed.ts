@@ -14,22 +14,12 @@
  *   bun 08-child-killed.ts BACKEND MODE
  */
 import { readFileSync } from "node:fs";
-import { scenario, stage, raw, check, counters, randomPayload, nowMs, loopback, type Counters } from "./lib.ts";
+import { echoVerified, scenario, stage, raw, check, counters, nowMs, loopback, type Counters } from "./lib.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { appInit, listenTcpAnyPort } from "../../../src/native/vls.ts";
-import { echoOnce } from "../../helpers/echo-client.ts";
 
 const CHILDREN = 3;
 
-/** One verified echo of a fresh random payload; resolves true when exact. */
-async function echo(port: number, size: number): Promise<boolean> {
-  const p = randomPayload(size);
-  try {
-    return (await echoOnce(port, p, 10_000)).equals(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
-  } catch {
-    return false;
-  }
-}
 
 /** "R", "S", "Z", ... or "gone". */
 function procState(pid: number): string {
@@ -67,7 +57,7 @@ scenario(async ({ backend, mode }) => {
     await Bun.sleep(5);
   }
   const acceptsOf = (c: Counters, pid: number) => c.workers.find((w) => w.index === wrkOf.get(pid))!.accepts;
-  const serve = async (n: number) => (await Promise.all(Array.from({ length: n }, () => echo(port, 8192)))).filter(Boolean).length;
+  const serve = async (n: number) => (await Promise.all(Array.from({ length: n }, () => echoVerified(port, 8192)))).filter(Boolean).length;
   // The parent polls between bursts (not during them, not while a kill is pending).
   const servedBefore = await serve(9);
   raw.vlsb_epoll_wait(pep, evs, 16, 0);

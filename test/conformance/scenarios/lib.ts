@@ -13,6 +13,7 @@ import { readdirSync, readlinkSync, readFileSync } from "node:fs";
 import { raw, check, countersSnapshot } from "../../../src/native/ffi.ts";
 import { Errno, errnoName } from "../../../src/native/errno.ts";
 import { Backend, Mode, encodeEndpoint, type BackendName, type ModeName, type Endpoint } from "../../../src/native/vls.ts";
+import { echoOnce } from "../../helpers/echo-client.ts";
 
 export { raw, check, Errno, errnoName, encodeEndpoint };
 
@@ -267,3 +268,14 @@ export function socketCount(): number {
 }
 
 export const loopback = (port: number): Endpoint => ({ host: "127.0.0.1", port });
+
+/** One verified echo of a fresh random payload over a kernel socket;
+ * resolves true when every byte came back. */
+export async function echoVerified(port: number, size: number): Promise<boolean> {
+  const p = randomPayload(size);
+  try {
+    return (await echoOnce(port, p, 10_000)).equals(Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  } catch {
+    return false;
+  }
+}
