@@ -1,18 +1,26 @@
 /*
  * c_echo.c - the physical-limit anchor: a minimal single-threaded epoll echo
  * server straight on Linux sockets, no VLS. bench/ drives it and the vlsbench
- * server alike. Usage: c-echo [port] ; prints "ready 127.0.0.1:PORT".
+ * server alike. Usage: c-echo [port] [--blocking] ; prints "ready 127.0.0.1:PORT".
+ *
+ * --blocking: one thread per connection doing blocking read and write, no
+ * epoll (2 syscalls per echo instead of 3): the same structure as
+ * `sockperf server` with one client, so bench:accuracy compares the two
+ * clients against servers that cost the same.
  */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -22,8 +30,52 @@ static void on_sig(int s) {
   stop = 1;
 }
 
+/* Echoes one blocking connection until it closes or fails. */
+static void *echo_blocking(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  char buf[65536];
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r <= 0)
+      break;
+    ssize_t off = 0;
+    while (off < r) {
+      ssize_t w = write(fd, buf + off, (size_t)(r - off));
+      if (w <= 0)
+        goto out;
+      off += w;
+    }
+  }
+out:
+  close(fd);
+  return 0;
+}
+
+/* Accepts until stopped; each connection gets a detached blocking thread. */
+static void serve_blocking(int l) {
+  int one = 1;
+  while (!stop) {
+    fd_set rs;
+    FD_ZERO(&rs);
+    FD_SET(l, &rs);
+    struct timeval tv = {.tv_usec = 200000};
+    if (select(l + 1, &rs, 0, 0, &tv) <= 0)
+      continue;
+    int c = accept4(l, 0, 0, 0);
+    if (c < 0)
+      continue;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    pthread_t t;
+    if (pthread_create(&t, 0, echo_blocking, (void *)(intptr_t)c) == 0)
+      pthread_detach(t);
+    else
+      close(c);
+  }
+}
+
 int main(int argc, char **argv) {
   int port = argc > 1 ? atoi(argv[1]) : 0;
+  int blocking = argc > 2 && strcmp(argv[2], "--blocking") == 0;
   signal(SIGPIPE, SIG_IGN);
   struct sigaction sa = {.sa_handler = on_sig};
   sigaction(SIGTERM, &sa, 0);
@@ -41,6 +93,10 @@ int main(int argc, char **argv) {
   getsockname(l, (struct sockaddr *)&a, &al);
   printf("ready 127.0.0.1:%d\n", ntohs(a.sin_port));
   fflush(stdout);
+  if (blocking) {
+    serve_blocking(l);
+    return 0;
+  }
   int ep = epoll_create1(0);
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = l};
   epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
