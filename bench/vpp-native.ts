@@ -25,7 +25,7 @@ async function child(topology: "cut-through" | "stack") {
   const { runLoad } = await import("../src/loadgen/run.ts");
   const { nativeProgram } = await import("../src/native/paths.ts");
   const { durationFlag } = await import("../src/cli/args.ts");
-  const run = await prepareVppRun(topology);
+  const run = await prepareVppRun({ topology });
   const install = findVpp()!;
   appInit("vpp", "thread", run.clientOptions);
   let portSeq = 30000 + Math.floor(Math.random() * 20000);

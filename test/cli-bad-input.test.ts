@@ -34,7 +34,12 @@ const cases: Record<string, [string, string[], RegExp][]> = {
     ["timeout", ["--timeout", "0ms"], /--timeout and --connect-timeout must be more than 0/],
     ["connect-timeout", ["--connect-timeout", "x"], /--connect-timeout must be a duration/],
     ["mode", ["--mode", "fast"], /--mode must be one of/],
-    ["vpp-topology without vpp", ["--vpp-topology", "stack"], /--vpp-topology needs --backend vpp/],
+    ["vpp-topology without vpp", ["--vpp-topology", "stack"], /--vpp-topology and --vpp-socket need --backend vpp/],
+    ["vpp-socket without vpp", ["--vpp-socket", "/tmp/x"], /--vpp-topology and --vpp-socket need --backend vpp/],
+    ["vpp-socket and vpp-topology", ["--backend", "vpp", "--vpp-socket", "/tmp/x", "--vpp-topology", "stack"], /use one of them/],
+    ["vpp-namespace without socket", ["--backend", "vpp", "--vpp-namespace", "1:2"], /--vpp-namespace needs --vpp-socket/],
+    ["vpp-namespace malformed", ["--backend", "vpp", "--vpp-socket", "/tmp/x", "--vpp-namespace", "1"], /--vpp-namespace must be ID:SECRET/],
+    ["backend with target, no socket", ["--target", "127.0.0.1:9", "--backend", "vpp"], /--backend with --target needs --vpp-socket/],
     ["unknown", ["--rps", "5"], /Unknown option '--rps'/],
   ],
 };

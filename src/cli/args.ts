@@ -120,3 +120,12 @@ export function rateFlag(name: string, v: string | undefined, max: number): numb
   if (n <= 0 || n > max) throw new UsageError(`--${name} must be more than 0 and at most ${max}, got '${v}'`);
   return n;
 }
+
+/** --vpp-namespace ID:SECRET (only together with --vpp-socket). */
+export function vppNamespaceFlag(v: string | undefined, socket: string | undefined): { id: string; secret: string } | undefined {
+  if (v === undefined) return undefined;
+  const m = v.match(/^(\w+):(\w+)$/);
+  if (!m) throw new UsageError(`--vpp-namespace must be ID:SECRET, got '${v}'`);
+  if (!socket) throw new UsageError("--vpp-namespace needs --vpp-socket");
+  return { id: m[1], secret: m[2] };
+}

@@ -8,7 +8,7 @@
  * Exit: 0 no errors, 1 errors counted or an objective (--slo) failed, 2 misuse.
  */
 import { writeFileSync } from "node:fs";
-import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, vppNamespaceFlag, UsageError } from "./args.ts";
 
 const USAGE = `usage: bun run bench [options]
        bun run bench merge FILE.hlog [FILE.hlog ...] [--json F] [--hgrm F] [--hlog F] [--slo SPEC]
@@ -39,6 +39,10 @@ const USAGE = `usage: bun run bench [options]
                            printed as pass/fail, and bench exits 1 if one fails
   --vpp-topology cut-through|stack
                            (vpp) how the load reaches the server through VPP
+  --vpp-socket PATH        (vpp) attach to a running VPP's app socket instead of
+                           starting one; with --target, load a server already on it
+  --vpp-namespace ID:SECRET
+                           (vpp) app namespace to attach in, with --vpp-socket
   -h, --help               this text
 
 On a terminal (and not in CI) one progress line is printed per second.
@@ -68,6 +72,8 @@ const OPTIONS = {
   hlog: { type: "string" },
   slo: { type: "string" },
   "vpp-topology": { type: "string" },
+  "vpp-socket": { type: "string" },
+  "vpp-namespace": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -101,12 +107,16 @@ export function parseBenchArgs(argv: string[]) {
     hlog: v.hlog ?? null,
     slo: v.slo,
     vppTopology: choiceFlag("vpp-topology", v["vpp-topology"], "cut-through", ["cut-through", "stack"] as const),
+    vppSocket: v["vpp-socket"] ?? null,
+    vppNamespace: vppNamespaceFlag(v["vpp-namespace"], v["vpp-socket"]),
   };
-  if (v["vpp-topology"] && a.backend !== "vpp") throw new UsageError("--vpp-topology needs --backend vpp");
+  if ((v["vpp-topology"] || v["vpp-socket"]) && v.backend !== "vpp") throw new UsageError("--vpp-topology and --vpp-socket need --backend vpp");
+  if (v["vpp-topology"] && v["vpp-socket"]) throw new UsageError("--vpp-topology starts a VPP; --vpp-socket attaches to one: use one of them");
   if (a.durationSec <= 0) throw new UsageError("--duration must be more than 0");
   if (v.duration !== undefined && count !== null) throw new UsageError("--duration and --count cannot be used together");
   if (a.timeoutSec <= 0 || a.connectTimeoutSec <= 0) throw new UsageError("--timeout and --connect-timeout must be more than 0");
-  if (a.target && (v.backend || v.mode || v["server-workers"])) throw new UsageError("--backend/--mode/--server-workers configure a started server; they cannot be used with --target");
+  if (a.target && (v.mode || v["server-workers"])) throw new UsageError("--mode/--server-workers configure a started server; they cannot be used with --target");
+  if (a.target && v.backend && !v["vpp-socket"]) throw new UsageError("--backend with --target needs --vpp-socket (the VPP the target runs on)");
   if (rate !== null && count !== null) a.durationSec = count / rate;
   return a;
 }
@@ -152,7 +162,7 @@ if (import.meta.main) {
       const { findVpp, vppNotFoundReason } = await import("../vpp/find.ts");
       if (!findVpp()) throw new UsageError(vppNotFoundReason());
       const { prepareVppRun } = await import("../vpp/run-setup.ts");
-      vpp = await prepareVppRun(a.vppTopology);
+      vpp = await prepareVppRun(a.vppSocket ? { socket: a.vppSocket, namespace: a.vppNamespace } : { topology: a.vppTopology });
       vpp.vpp.exited.then((code) => {
         if (vppStopping) return;
         process.stderr.write(`bench: VPP exited (status ${code}) mid-run\n`);

@@ -4,7 +4,7 @@
  * when it accepts connections; on SIGINT/SIGTERM stops, prints per-worker
  * counters (stderr, and JSON on stdout with --counters-json) and exits 0.
  */
-import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, vppNamespaceFlag, UsageError } from "./args.ts";
 import type { ServerReport } from "../server/server.ts";
 import { STACK_SERVER_ADDR, VCL_DEFAULTS } from "../vpp/config.ts";
 
@@ -58,13 +58,7 @@ export function parseServerArgs(argv: string[]) {
   const topology = choiceFlag("vpp-topology", v["vpp-topology"], "cut-through", ["cut-through", "stack"] as const);
   if (backend === "kernel" && (v["vpp-topology"] || v["vpp-socket"] || v["vpp-namespace"] || v["vcl-fifo"] || v["vcl-event-queue"]))
     throw new UsageError("--vpp-*/--vcl-* options need --backend vpp");
-  let namespace: { id: string; secret: string } | undefined;
-  if (v["vpp-namespace"] !== undefined) {
-    const m = v["vpp-namespace"].match(/^(\w+):(\w+)$/);
-    if (!m) throw new UsageError(`--vpp-namespace must be ID:SECRET, got '${v["vpp-namespace"]}'`);
-    if (!v["vpp-socket"]) throw new UsageError("--vpp-namespace needs --vpp-socket");
-    namespace = { id: m[1], secret: m[2] };
-  }
+  const namespace = vppNamespaceFlag(v["vpp-namespace"], v["vpp-socket"]);
   const fifo = sizeFlag("vcl-fifo", v["vcl-fifo"], 65536, 4096, 1 << 30);
   return {
     backend,

@@ -12,7 +12,7 @@ let opts = "";
 if (backend === "vpp") {
   const { prepareVppRun } = await import("../../src/vpp/run-setup.ts");
   const { findVpp } = await import("../../src/vpp/find.ts");
-  const run = await prepareVppRun("cut-through");
+  const run = await prepareVppRun({ topology: "cut-through" });
   opts = `lib=${findVpp()!.libvppcom};vcl_config=${run.vpp.writeVcl("server", "single")};app_name=port0-${process.pid}`;
   stop = () => run.vpp.stop();
 }
