@@ -95,3 +95,28 @@ describe("a 200 ms server stall at a fixed rate", () => {
     expect(u.p99 * 3).toBeLessThan(c.p99);
   }, 40_000);
 });
+
+describe("a rate the server cannot keep up with", () => {
+  let echo: CEcho;
+  const tmp = mkdtempSync(join(tmpdir(), "vlsbench-overload-"));
+  beforeAll(async () => {
+    echo = await startCEcho();
+  });
+  afterAll(() => echo.stop());
+
+  test("achieved < asked is printed, and msgs/s is no more than what was really echoed per second", async () => {
+    const file = join(tmp, "overload.json");
+    // One message in flight on one connection: a few tens of thousands per second at most.
+    const r = await runCli(BENCH, ["--target", `127.0.0.1:${echo.port}`, "--rate", "5000k", "--pipeline", "1", "--connections", "1", "--workers", "1", "--duration", "1s", "--warmup", "0s", "--json", file], 60_000);
+    // Most of the asked messages never get out of the client before the
+    // drain deadline: they are counted as timeouts, and bench exits 1.
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/! the (server did not keep up|load generator fell behind)/);
+    const j = JSON.parse(readFileSync(file, "utf8"));
+    expect(j.rate.asked).toBe(5_000_000);
+    expect(j.rate.achieved).toBeLessThan(j.rate.asked / 10);
+    expect(j.msgsPerSec).toBeLessThanOrEqual(j.rate.achieved * 1.05);
+    expect(j.errors).toEqual({ connect: 0, read: 0, write: 0, verify: 0, timeout: 1 });
+    expect(j.messages).toBeGreaterThan(100);
+  }, 70_000);
+});

@@ -347,7 +347,10 @@ export function runLoop(init: LoadWorkerInit, o: OpenedConnections, post: (t: Wo
   }
   for (const r of rings) integrity.lost += r.lost + r.missing;
   errors.verify = integrity.lost + integrity.corrupt + integrity.duplicated + integrity.reordered;
-  const measuredNs = sched ? windowSec * 1e9 : countMode ? lastMeasuredReply - measureStart : Math.min(windowEnd, end) - measureStart;
+  // Open loop: from the window's start to the last measured reply, which
+  // may come after the window when the server fell behind (so msgs/s is
+  // never more than was really echoed per second).
+  const measuredNs = sched ? Math.max(windowSec * 1e9, lastMeasuredReply - measureStart) : countMode ? lastMeasuredReply - measureStart : Math.min(windowEnd, end) - measureStart;
   return {
     id: init.id,
     connections: C,
@@ -362,5 +365,6 @@ export function runLoop(init: LoadWorkerInit, o: OpenedConnections, post: (t: Wo
     peakSendsPerMs: Math.max(peakMs, curMsCount),
     firstError,
     measuredNs: Math.max(0, measuredNs),
+    windowNs: windowSec * 1e9,
   };
 }

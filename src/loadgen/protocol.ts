@@ -96,6 +96,8 @@ export interface LoadWorkerResult {
   firstError: string | null;
   /** Time actually measured (ns). */
   measuredNs: number;
+  /** The measured window: the schedule's in open loop, else the duration. */
+  windowNs: number;
 }
 
 /** Everything a load worker posts to the main thread. */

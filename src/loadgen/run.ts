@@ -159,6 +159,7 @@ function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalM
   const messages = results.reduce((a, r) => a + r.messages, 0);
   const bytes = results.reduce((a, r) => a + r.bytes, 0);
   const durationSec = Math.max(1e-9, ...results.map((r) => r.measuredNs / 1e9));
+  const windowSec = Math.max(1e-9, ...results.map((r) => r.windowNs / 1e9));
   const corrected = summarise(m.corrected);
   const latencyUs: LatencyReport = open ? { ...corrected, corrected, uncorrected: summarise(m.uncorrected) } : corrected;
   let pacing: LoadResult["pacing"] = null;
@@ -179,8 +180,8 @@ function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalM
     ...(open ? { histogramUncorrected: encodeHistogram(m.uncorrected) } : {}),
     rate: {
       asked: open ? cfg.rate! : null,
-      sent: results.reduce((a, r) => a + r.sentInWindow, 0) / durationSec,
-      achieved: results.reduce((a, r) => a + r.repliesInWindow, 0) / durationSec,
+      sent: results.reduce((a, r) => a + r.sentInWindow, 0) / windowSec,
+      achieved: results.reduce((a, r) => a + r.repliesInWindow, 0) / windowSec,
     },
     pacing,
     perConnection: perConnectionSummary(results.flatMap((r) => r.perConnection)),
