@@ -5,12 +5,13 @@
  * so the report shows what was not checked and why.
  *
  * kernel: the embedded VLS over Linux sockets (always built).
- * vpp:    libvppcom's VLS on a running VPP. Not wired into this suite yet
- *         (the scenarios would need a VPP started for them), so it is
- *         reported unavailable.
+ * vpp:    libvppcom's VLS; each scenario starts a private VPP of its own
+ *         (scenarios/app.ts). Available when an installed VPP is found
+ *         (VPP_PREFIX or FD.io's package places).
  */
 import { test } from "bun:test";
 import type { BackendName } from "../../src/native/vls.ts";
+import { findVpp } from "../../src/vpp/find.ts";
 
 export interface ConformanceBackend {
   name: BackendName;
@@ -23,7 +24,7 @@ export interface ConformanceBackend {
 export function backends(): ConformanceBackend[] {
   return [
     { name: "kernel", available: true },
-    { name: "vpp", available: false, reason: "VPP not found" },
+    findVpp() ? { name: "vpp", available: true } : { name: "vpp", available: false, reason: "VPP not found: install FD.io vpp packages or set VPP_PREFIX" },
   ];
 }
 

@@ -3,12 +3,15 @@
  * given mode with 4 workers; 64 plain kernel-socket clients (node:net) in
  * this process each send their own random payload in several writes and get
  * back exactly those bytes. Then the server stops and reports its counters.
+ * On VPP the clients are another VCL app (vlsbench's load generator: one
+ * message of PAYLOAD_BYTES per connection, every byte checked).
  *
  *   bun 01-echo-integrity.ts BACKEND MODE [CONNECTIONS] [PAYLOAD_BYTES]
  */
 import { connect } from "node:net";
 import { scenario, stage, randomPayload, nowMs, type Counters } from "./lib.ts";
 import { startServer } from "../../../src/server/server.ts";
+import { appOptionsFor, clientEcho } from "./app.ts";
 
 const WRITES = 4;
 
@@ -55,7 +58,15 @@ scenario(async ({ backend, mode, extra }) => {
   const nConn = Number(extra[0] ?? 64);
   const size = Number(extra[1] ?? 64 * 1024);
   stage(`start server (${mode}, 4 workers)`);
-  const srv = await startServer({ backend, mode, workers: 4, host: "127.0.0.1", port: 0, maxConnections: 100000 });
+  const srv = await startServer({ backend, mode, workers: 4, host: "127.0.0.1", port: 0, maxConnections: 100000, appOptions: await appOptionsFor(backend, mode) });
+  if (backend === "vpp") {
+    stage(`${nConn} VCL client connections x ${size} B`);
+    const client = await clientEcho(srv.port, nConn, nConn, size);
+    await Bun.sleep(100);
+    stage("stop server");
+    const rep = await srv.stop();
+    return { mode, connections: nConn, client, jsAccepted: rep.workers.map((w) => w.accepted), jsBytesOut: rep.workers.reduce((a, w) => a + w.bytesOut, 0), jsErrors: rep.workers.reduce((a, w) => a + w.errors, 0), childPids: rep.childPids };
+  }
   const payloads = Array.from({ length: nConn }, () => randomPayload(size));
   stage(`${nConn} connections x ${size} B`);
   const t0 = nowMs();

@@ -14,6 +14,7 @@ import { raw, check, countersSnapshot } from "../../../src/native/ffi.ts";
 import { Errno, errnoName } from "../../../src/native/errno.ts";
 import { Backend, Mode, encodeEndpoint, type BackendName, type ModeName, type Endpoint } from "../../../src/native/vls.ts";
 import { echoOnce } from "../../helpers/echo-client.ts";
+import { stopApp } from "./app.ts";
 
 export { raw, check, Errno, errnoName, encodeEndpoint };
 
@@ -40,7 +41,8 @@ export function stage(what: string): void {
 /**
  * Runs the main thread of a scenario: prints `body`'s result as one JSON
  * line and exits 0; an exception goes to stderr with exit code 1. Waits of
- * every thread are stopped first, so no worker sits in C at exit.
+ * every thread are stopped first, so no worker sits in C at exit; the
+ * scenario's VPP and peers (app.ts) are stopped either way.
  */
 export function scenario(body: (args: ScenarioArgs) => Promise<object>): void {
   (async () => {
@@ -49,9 +51,12 @@ export function scenario(body: (args: ScenarioArgs) => Promise<object>): void {
       out = JSON.stringify(await body(scenarioArgs()));
     } catch (e) {
       process.stderr.write(`scenario failed: ${(e as Error).stack ?? e}\n`);
+      raw.vlsb_stop_waits(1);
+      await stopApp().catch(() => {});
       process.exit(1);
     }
     raw.vlsb_stop_waits(1);
+    await stopApp();
     process.stdout.write(out + "\n", () => process.exit(0));
   })();
 }

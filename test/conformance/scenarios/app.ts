@@ -1,0 +1,115 @@
+/**
+ * The VLS app of a scenario process, on its backend, and the peers it talks
+ * to.
+ *
+ * kernel: the embedded model; peers are kernel sockets in this process.
+ * vpp:    a private VPP (cut-through) started for this one scenario; this
+ *         process attaches as the "server" app in the scenario's mode. A
+ *         VCL app cannot usefully connect to its own listener, so peers are
+ *         other VCL apps on the same VPP, in other processes: the native
+ *         echo loop (vlsb-echo) to connect to, and vlsbench's load
+ *         generator (bench --vpp-socket) to connect in and verify echoes.
+ * The VPP goes when the scenario ends ({@link scenario} awaits
+ * {@link stopApp}); vlsb-supervise removes it even if the process dies.
+ */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { appInit, type BackendName, type ModeName } from "../../../src/native/vls.ts";
+import { findVpp, vppNotFoundReason, type VppInstall } from "../../../src/vpp/find.ts";
+import { startVpp, type VppInstance } from "../../../src/vpp/instance.ts";
+import { nativeProgram } from "../../../src/native/paths.ts";
+import { BENCH } from "../../helpers/cli.ts";
+
+/** A peer echo server in another VCL app. */
+export interface PeerEcho {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** What verified echoes from another app found. */
+export interface ClientEchoResult {
+  ok: boolean;
+  messages: number;
+  errors: Record<string, number>;
+  firstError: string | null;
+}
+
+let vpp: { install: VppInstall; inst: VppInstance } | null = null;
+const peers = new Set<PeerEcho>();
+
+/** vlsb_app_init options for this process's app ("" on the kernel backend). */
+export async function appOptionsFor(backend: BackendName, mode: ModeName): Promise<string> {
+  if (backend === "kernel") return "";
+  const install = findVpp();
+  if (!install) throw new Error(vppNotFoundReason());
+  vpp ??= { install, inst: await startVpp(install, "cut-through") };
+  const conf = vpp.inst.writeVcl("server", mode);
+  return `lib=${install.libvppcom};vcl_config=${conf};app_name=scenario-${process.pid}`;
+}
+
+/** Initialises this process's app on the backend (starting VPP for vpp). */
+export async function initApp(backend: BackendName, mode: ModeName, kernelOptions = ""): Promise<void> {
+  appInit(backend, mode, backend === "kernel" ? kernelOptions : await appOptionsFor(backend, mode));
+}
+
+function requireVpp() {
+  if (!vpp) throw new Error("no VPP: call initApp(\"vpp\", ...) first");
+  return vpp;
+}
+
+/** Starts vlsb-echo as another app on this scenario's VPP, on a free port. */
+export async function startPeerEcho(): Promise<PeerEcho> {
+  const { install, inst } = requireVpp();
+  const conf = inst.writeVcl("client", "single");
+  for (let attempt = 0; ; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 40000);
+    const p = Bun.spawn([nativeProgram("vlsb-echo"), "vpp", "127.0.0.1", String(port), `lib=${install.libvppcom};vcl_config=${conf};app_name=peer-${port}`], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const first = await Promise.race([p.stdout.getReader().read().then((r) => new TextDecoder().decode(r.value ?? new Uint8Array())), Bun.sleep(10_000).then(() => "")]);
+    if (first.startsWith("ready")) {
+      const peer: PeerEcho = {
+        port,
+        async stop() {
+          peers.delete(peer);
+          p.kill("SIGTERM");
+          await Promise.race([p.exited, Bun.sleep(3000).then(() => p.kill("SIGKILL"))]);
+        },
+      };
+      peers.add(peer);
+      return peer;
+    }
+    p.kill("SIGKILL");
+    if (attempt >= 5) throw new Error(`vlsb-echo did not start on VPP: ${await new Response(p.stderr).text()}`);
+  }
+}
+
+/**
+ * Verified echoes from another VCL app: vlsbench's load generator attached to
+ * this scenario's VPP sends `count` messages of `size` bytes over
+ * `connections` connections to 127.0.0.1:port and checks every byte.
+ */
+export async function clientEcho(port: number, connections: number, count: number, size: number, timeoutMs = 30_000): Promise<ClientEchoResult> {
+  const { inst } = requireVpp();
+  const file = join(mkdtempSync(join(tmpdir(), "vlsbench-client-")), "r.json");
+  const args = ["--backend", "vpp", "--vpp-socket", inst.attach("client").appSocket, "--target", `127.0.0.1:${port}`, "--connections", String(connections), "--workers", String(Math.min(2, connections)), "--count", String(count), "--size", String(size), "--warmup", "0s", "--timeout", "10s", "--json", file];
+  const p = Bun.spawn([process.execPath, BENCH, ...args], { stdout: "ignore", stderr: "pipe", stdin: "ignore", env: { ...process.env, CI: "1" } });
+  const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
+  const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+  clearTimeout(timer);
+  let j: any;
+  try {
+    j = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return { ok: false, messages: 0, errors: {}, firstError: `bench exited ${code} without a report: ${err.trim().slice(-500)}` };
+  }
+  const errors = { ...j.errors, ...j.integrity };
+  const bad = Object.values(errors as Record<string, number>).some((n) => n > 0);
+  return { ok: code === 0 && !bad && j.messages === count, messages: j.messages, errors, firstError: j.firstError ?? null };
+}
+
+/** Stops the peers and the scenario's VPP (nothing on the kernel backend). */
+export async function stopApp(): Promise<void> {
+  for (const p of [...peers]) await p.stop();
+  if (vpp) await vpp.inst.stop();
+  vpp = null;
+}
