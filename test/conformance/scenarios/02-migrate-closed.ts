@@ -16,7 +16,8 @@ import {
   scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, acceptWithin, transfer, randomPayload,
   equalBytes, counters, workerCounters, sumOf, loopback, encodeEndpoint, nowMs, type Counters,
 } from "./lib.ts";
-import { appInit, listenTcpAnyPort, Attr, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
+import { initApp } from "./app.ts";
 
 const B_DONE = 0, A_CHECKED = 1;
 const SIZE = 256 * 1024;
@@ -63,7 +64,7 @@ function threadB(d: BData) {
 if (!isMainThread) workerMain(threadB);
 else
   scenario(async ({ backend, mode }) => {
-    appInit(backend, mode);
+    await initApp(backend, mode);
     const aWrk = raw.vlsb_worker_index();
     const poller = new Poller();
     const session = check("vlsb_create", raw.vlsb_create(0, 0)); // CLOSED, blocking

@@ -12,7 +12,8 @@ import {
   scenario, workerMain, startWorker, stage, raw, check, Poller, acceptWithin, counters, workerCounters, loopback,
   encodeEndpoint,
 } from "./lib.ts";
-import { appInit, listenTcpAnyPort, Attr, O_NONBLOCK, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
+import { initApp } from "./app.ts";
 
 const LISTENER = 7, CONN = 8;
 interface WData {
@@ -69,7 +70,7 @@ function worker(d: WData) {
 if (!isMainThread) workerMain(worker);
 else
   scenario(async ({ backend, mode }) => {
-    appInit(backend, mode);
+    await initApp(backend, mode);
     const poller = new Poller();
     const emptySet = check("vlsb_epoll_create", raw.vlsb_epoll_create());
     const fullSet = check("vlsb_epoll_create", raw.vlsb_epoll_create());

@@ -22,7 +22,8 @@ import {
   scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, acceptWithin, transfer, randomPayload,
   equalBytes, counters, workerCounters, socketCount, loopback, encodeEndpoint, nowMs,
 } from "./lib.ts";
-import { appInit, listenTcpAnyPort, Attr, O_NONBLOCK, SHUT_WR, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, SHUT_WR, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
+import { initApp } from "./app.ts";
 
 // ctl: [0] published, [1] toucher done, [2] client handle, [3] listener handle
 interface Data {
@@ -142,14 +143,14 @@ if (!isMainThread) workerMain((d: Data) => roles[d.role](d));
 else
   scenario(async ({ backend, mode, extra }) => {
     if (extra[0] === "close-window") {
-      appInit(backend, mode, "rpc_timeout_ms=300");
+      await initApp(backend, mode, "rpc_timeout_ms=300");
       const ctl = new SharedArrayBuffer(16);
       const o = startWorker<any>(import.meta.url, { role: "reading-owner", backend, ctl } satisfies Data);
       const t = startWorker<any>(import.meta.url, { role: "closer", backend, ctl } satisfies Data);
       const [or, tr] = await Promise.all([o.result, t.result]);
       return { owner: or, closer: tr };
     }
-    appInit(backend, mode);
+    await initApp(backend, mode);
     const ctl = new SharedArrayBuffer(16);
     const o = startWorker<any>(import.meta.url, { role: "owner", backend, ctl } satisfies Data);
     const t = startWorker<any>(import.meta.url, { role: "toucher", backend, ctl } satisfies Data);

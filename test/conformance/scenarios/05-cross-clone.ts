@@ -11,7 +11,8 @@
  */
 import { isMainThread } from "node:worker_threads";
 import { scenario, workerMain, startWorker, stage, raw, check, Poller, counters, workerCounters, sumOf, nowMs } from "./lib.ts";
-import { appInit, Attr, O_NONBLOCK } from "../../../src/native/vls.ts";
+import { initApp } from "./app.ts";
+import { Attr, O_NONBLOCK } from "../../../src/native/vls.ts";
 
 // ctl: [HANDLE+id] published handle, [PUB+id] round published, [DONE+id] round done
 const HANDLE = 0, PUB = 2, DONE = 4;
@@ -57,7 +58,7 @@ if (!isMainThread) workerMain(cloner);
 else
   scenario(async ({ backend, mode, extra }) => {
     const rounds = Number(extra[0] ?? 1000);
-    appInit(backend, mode);
+    await initApp(backend, mode);
     const ctl = new SharedArrayBuffer(4 * 8);
     const t0 = nowMs();
     const ws = [0, 1].map((id) => startWorker<any>(import.meta.url, { id, rounds, ctl } satisfies Data));

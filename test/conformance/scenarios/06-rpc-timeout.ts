@@ -14,7 +14,8 @@ import {
   scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, acceptWithin, transfer, randomPayload,
   equalBytes, counters, workerCounters, socketCount, loopback, encodeEndpoint, nowMs,
 } from "./lib.ts";
-import { appInit, listenTcpAnyPort, Attr, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
+import { initApp } from "./app.ts";
 
 // ctl: [0] published, [1] handle, [2] toucher done (wakes the owner)
 interface Data {
@@ -80,7 +81,7 @@ if (!isMainThread) workerMain((d: Data) => (d.role === "owner" ? owner(d) : touc
 else
   scenario(async ({ backend, mode, extra }) => {
     const timeoutMs = Number(extra[0] ?? 500);
-    appInit(backend, mode, `rpc_timeout_ms=${timeoutMs}`);
+    await initApp(backend, mode, `rpc_timeout_ms=${timeoutMs}`);
     const ctl = new SharedArrayBuffer(12);
     const o = startWorker<any>(import.meta.url, { role: "owner", backend, ctl } satisfies Data);
     const t = startWorker<any>(import.meta.url, { role: "toucher", backend, ctl } satisfies Data);

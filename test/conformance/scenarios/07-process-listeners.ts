@@ -27,8 +27,9 @@
  *     then ADD keeps accepting (the event comes back, accept works).
  */
 import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, encodeEndpoint, acceptWithin, type Counters } from "./lib.ts";
+import { initApp } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { appInit, listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../../src/native/vls.ts";
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 
@@ -57,7 +58,7 @@ const alive = (pid: number) => {
 };
 
 async function children(backend: any) {
-  appInit(backend, "process");
+  await initApp(backend, "process");
   const { handle: l, port } = listenTcpAnyPort(loopback(0), backend);
   const pep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(8 * 16));
@@ -145,7 +146,7 @@ async function children(backend: any) {
 }
 
 async function ownerAdd(backend: any) {
-  appInit(backend, "process");
+  await initApp(backend, "process");
   const { handle: l, port } = listenTcpAnyPort(loopback(0), backend);
   const pep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(8 * 16));
@@ -182,8 +183,8 @@ async function ownerAdd(backend: any) {
 }
 
 /** One process, one thread: DEL then ADD of a LISTEN session keeps accepting. */
-function delAdd(backend: any, mode: any) {
-  appInit(backend, mode);
+async function delAdd(backend: any, mode: any) {
+  await initApp(backend, mode);
   const { handle: l, port } = listenTcpAnyPort(loopback(0), backend);
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(8 * 16));

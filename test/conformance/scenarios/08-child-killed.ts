@@ -15,8 +15,9 @@
  */
 import { readFileSync } from "node:fs";
 import { echoVerified, scenario, stage, raw, check, counters, nowMs, loopback, type Counters } from "./lib.ts";
+import { initApp } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { appInit, listenTcpAnyPort } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort } from "../../../src/native/vls.ts";
 
 const CHILDREN = 3;
 
@@ -36,7 +37,7 @@ scenario(async ({ backend, mode }) => {
   process.on("SIGCHLD", () => {
     jsSigchld++;
   });
-  appInit(backend, mode);
+  await initApp(backend, mode);
   const { handle: l, port } = listenTcpAnyPort(loopback(0), backend);
   const pep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(8 * 16));

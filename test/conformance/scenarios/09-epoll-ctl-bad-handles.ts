@@ -18,7 +18,8 @@
  */
 import { isMainThread } from "node:worker_threads";
 import { scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, nowMs, loopback } from "./lib.ts";
-import { appInit, listenTcpAnyPort, Attr, O_NONBLOCK, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName } from "../../../src/native/vls.ts";
+import { initApp } from "./app.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName } from "../../../src/native/vls.ts";
 
 // ctl slots
 const PHASE = 0; // 1: X phase 1 done, 2: Y phase 1 done, 3: phase 2 go
@@ -153,7 +154,7 @@ else
   scenario(async ({ backend, mode, extra }) => {
     const repeat = Number(extra[0] ?? 200);
     const rounds = Number(extra[1] ?? 3000);
-    appInit(backend, mode);
+    await initApp(backend, mode);
     const poller = new Poller();
     // Main's own non-empty set and a session of main's worker (thread mode cases).
     const mainFullSet = check("vlsb_epoll_create", raw.vlsb_epoll_create());

@@ -8,10 +8,11 @@
  *   bun 10-shutdown.ts BACKEND MODE
  */
 import { scenario, stage, raw, check, Errno, acceptWithin, transfer, randomPayload, equalBytes, nowMs, loopback, encodeEndpoint } from "./lib.ts";
-import { appInit, listenTcpAnyPort, Attr, O_NONBLOCK, SHUT_RD, SHUT_WR, SHUT_RDWR } from "../../../src/native/vls.ts";
+import { initApp } from "./app.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, SHUT_RD, SHUT_WR, SHUT_RDWR } from "../../../src/native/vls.ts";
 
 scenario(async ({ backend, mode }) => {
-  appInit(backend, mode);
+  await initApp(backend, mode);
   const { handle: listener, port } = listenTcpAnyPort(loopback(0), backend);
   const buf = new Uint8Array(new ArrayBuffer(4096));
 
