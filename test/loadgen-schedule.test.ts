@@ -115,7 +115,12 @@ describe("a rate the server cannot keep up with", () => {
     const j = JSON.parse(readFileSync(file, "utf8"));
     expect(j.rate.asked).toBe(5_000_000);
     expect(j.rate.achieved).toBeLessThan(j.rate.asked / 10);
-    expect(j.msgsPerSec).toBeLessThanOrEqual(j.rate.achieved * 1.05);
+    // The measured messages kept coming for the whole drain (~5 s): msgs/s
+    // spreads them over that time, not over the 1 s window (which would
+    // claim several times the rate that was really echoed).
+    expect(j.durationSec).toBeGreaterThan(3);
+    expect(j.msgsPerSec).toBeCloseTo(j.messages / j.durationSec, 3);
+    expect(j.msgsPerSec).toBeLessThan(j.rate.achieved * 3);
     expect(j.errors).toEqual({ connect: 0, read: 0, write: 0, verify: 0, timeout: 1 });
     expect(j.messages).toBeGreaterThan(100);
   }, 70_000);

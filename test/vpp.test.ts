@@ -81,4 +81,19 @@ describe(`vpp backend${why}`, () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(await new Response(p.stderr).text()).toMatch(/VPP exited/);
   }, 30_000);
+
+  vtest("VPP killed under a bench run: bench reports it and exits non-zero within 10 s", async () => {
+    const p = Bun.spawn([process.execPath, BENCH, "--backend", "vpp", "--connections", "4", "--duration", "30s", "--warmup", "0s"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, CI: "1" } });
+    const deadline = Date.now() + 30_000;
+    while (vppProcs().length === 0 && Date.now() < deadline) await Bun.sleep(100);
+    await Bun.sleep(3000); // the server started and the load is running
+    for (const pid of vppProcs()) process.kill(pid, "SIGKILL");
+    const t0 = Date.now();
+    const code = await Promise.race([p.exited, Bun.sleep(10_000).then(() => "hung")]);
+    if (code === "hung") p.kill("SIGKILL");
+    expect(code).not.toBe("hung");
+    expect(code).not.toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(await new Response(p.stderr).text()).toMatch(/VPP exited/);
+  }, 60_000);
 });

@@ -17,11 +17,13 @@ forEachBackend((b, t) => {
         expect(th.ok).toBe(ROUNDS);
         expect(th.wrong).toEqual({});
         expect(th.closedOk).toBe(ROUNDS);
+        expect(th.maxTouchMs).toBeLessThan(1000); // a clone that needed the 3 s timeout would show here
+        if (b.name === "vpp") continue; // VPP's VLS keeps no migration counters we can read
         expect([th.migrationsOk, th.migrationsFailed, th.migrationsTimedOut]).toEqual([ROUNDS, 0, 0]);
         expect(th.rpcsSent).toBe(ROUNDS);
         expect(th.rpcsServed).toBeGreaterThanOrEqual(ROUNDS);
-        expect(th.maxTouchMs).toBeLessThan(1000); // a clone that needed the 3 s timeout would show here
       }
+      if (b.name === "vpp") return;
       expect(r.migrationsOk).toBe(2 * ROUNDS);
       expect(r.migrationsTimedOut).toBe(0);
       // The rounds really overlapped: the RPC lock was found taken.
