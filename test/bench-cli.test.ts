@@ -2,7 +2,7 @@
 // counting when the server dies mid-run, size sweeps and random sizes,
 // --count, and misuse.
 import { describe, test, expect } from "bun:test";
-import { readFileSync, mkdtempSync } from "node:fs";
+import { readFileSync, readdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServerChild } from "../src/loadgen/server-child.ts";
@@ -76,6 +76,38 @@ describe("bench", () => {
     expect(j.messages).toBeGreaterThan(0);
     expect(j.firstError).toMatch(/read/);
   });
+
+  test("bench SIGKILLed mid-run: the server it started exits within 3 s", async () => {
+    const p = Bun.spawn([process.execPath, BENCH, "--connections", "2", "--duration", "30s", "--warmup", "0s"], { stdout: "ignore", stderr: "ignore", env: { ...process.env, CI: "1" } });
+    const serverOf = () => {
+      for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        try {
+          const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+          if (args.some((a) => a.endsWith("src/cli/server.ts")) && readFileSync(`/proc/${pid}/status`, "utf8").includes(`PPid:\t${p.pid}\n`)) return Number(pid);
+        } catch {}
+      }
+      return 0;
+    };
+    let server = 0;
+    for (let i = 0; i < 100 && !server; i++) {
+      await Bun.sleep(100);
+      server = serverOf();
+    }
+    expect(server).toBeGreaterThan(0);
+    await Bun.sleep(500);
+    p.kill("SIGKILL");
+    await p.exited;
+    const gone = () => {
+      try {
+        return /\) Z /.test(readFileSync(`/proc/${server}/stat`, "utf8"));
+      } catch {
+        return true;
+      }
+    };
+    const t0 = Date.now();
+    while (!gone() && Date.now() - t0 < 3000) await Bun.sleep(50);
+    expect(gone()).toBe(true);
+  }, 30_000);
 
   test("an unreachable target is a connect error within the connect timeout", async () => {
     const r = await runCli(BENCH, ["--target", "127.0.0.1:1", "--duration", "2s", "--warmup", "0s", "--connections", "2", "--workers", "1"], 20_000);

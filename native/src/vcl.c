@@ -335,6 +335,17 @@ int vcl_connect(vcl_worker_t *wrk, uint32_t idx, const uint8_t *ep) {
   return -errno;
 }
 
+/* A pending non-blocking connect that the socket says is done becomes
+ * READY; returns 1 then, 0 while it is still in progress or failed. */
+static int connect_finished(vcl_session_t *s) {
+  struct pollfd p = {.fd = s->fd, .events = POLLOUT};
+  if (poll(&p, 1, 0) == 1 && !(p.revents & (POLLERR | POLLHUP))) {
+    s->state = VCL_S_READY;
+    return 1;
+  }
+  return 0;
+}
+
 /* Checks common to read and write: a connected data session (a pending
  * non-blocking connect is finished here), a sane buffer. */
 static int io_session(vcl_worker_t *wrk, uint32_t idx, const void *buf, int len, vcl_session_t **out) {
@@ -343,13 +354,8 @@ static int io_session(vcl_worker_t *wrk, uint32_t idx, const void *buf, int len,
     return -EBADFD;
   if (len < 0 || (!buf && len))
     return -EINVAL;
-  if (s->state == VCL_S_CONNECTING) {
-    struct pollfd p = {.fd = s->fd, .events = POLLOUT};
-    if (poll(&p, 1, 0) == 1 && !(p.revents & (POLLERR | POLLHUP)))
-      s->state = VCL_S_READY;
-    else
-      return -EAGAIN;
-  }
+  if (s->state == VCL_S_CONNECTING && !connect_finished(s))
+    return -EAGAIN;
   if (s->state != VCL_S_READY)
     return -ENOTCONN;
   *out = s;
@@ -394,6 +400,8 @@ int vcl_shutdown(vcl_worker_t *wrk, uint32_t idx, int how) {
     return -EBADFD;
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
     return -EINVAL;
+  if (s->state == VCL_S_CONNECTING)
+    connect_finished(s);
   if (s->state != VCL_S_READY)
     return -ENOTCONN;
   if (shutdown(s->fd, how) < 0)

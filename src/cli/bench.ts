@@ -166,10 +166,12 @@ if (import.meta.main) {
       vpp.vpp.exited.then((code) => {
         if (vppStopping) return;
         process.stderr.write(`bench: VPP exited (status ${code}) mid-run\n`);
+        serverProc?.kill("SIGKILL");
         process.exit(1);
       });
     }
     let vppStopping = false;
+    let serverProc: { kill(signal?: number | NodeJS.Signals): void } | null = null;
     // The load generator is a VLS app of its own: per-thread workers, so
     // its threads never contend on each other's locks.
     appInit(a.backend, "thread", vpp?.clientOptions ?? "");
@@ -180,6 +182,7 @@ if (import.meta.main) {
           await vpp?.vpp.stop();
           throw e;
         });
+    serverProc = server?.proc ?? null;
     const target = a.target ?? { host: server!.host, port: server!.port };
     const sweep = a.sizes.length > 1;
     const progress = progressWanted();

@@ -4,6 +4,7 @@
  * when it accepts connections; on SIGINT/SIGTERM stops, prints per-worker
  * counters (stderr, and JSON on stdout with --counters-json) and exits 0.
  */
+import { existsSync } from "node:fs";
 import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, vppNamespaceFlag, UsageError } from "./args.ts";
 import type { ServerReport } from "../server/server.ts";
 import { STACK_SERVER_ADDR, VCL_DEFAULTS } from "../vpp/config.ts";
@@ -98,6 +99,33 @@ export function formatReport(r: ServerReport): string {
   return lines.join("\n");
 }
 
+/**
+ * Exits 1 (bounded: checked every 500 ms) when what the server lives on is
+ * gone: the app socket of an attached VPP (--vpp-socket), or the process
+ * that started it (VLSB_PARENT_PID, set by bench for its server child).
+ */
+function watchLifelines(vppSocket: string | null, stopping: () => boolean): void {
+  const parent = Number(process.env.VLSB_PARENT_PID ?? 0);
+  if (!vppSocket && !parent) return;
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  setInterval(() => {
+    if (stopping()) return;
+    let why = "";
+    if (vppSocket && !existsSync(vppSocket)) why = `VPP's app socket ${vppSocket} is gone (VPP exited?)`;
+    else if (parent && !alive(parent)) why = `the process that started it (pid ${parent}) is gone`;
+    if (!why) return;
+    process.stderr.write(`server: ${why}; stopping\n`);
+    process.exit(1);
+  }, 500).unref();
+}
+
 if (import.meta.main) {
   runCli("server", async () => {
     const cfg = parseServerArgs(process.argv.slice(2));
@@ -137,6 +165,7 @@ if (import.meta.main) {
       throw e;
     }
     process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}\n`);
+    watchLifelines(cfg.vpp.socket, () => stopping);
     await stopSignal;
     stopping = true;
     const report = await srv.stop();

@@ -31,7 +31,9 @@ const SERVER = join(import.meta.dir, "..", "cli", "server.ts");
 export async function startServerChild(o: ServerChildOptions, readyTimeoutMs = 20_000): Promise<ServerChild> {
   const proc = Bun.spawn(
     [process.execPath, SERVER, "--backend", o.backend, "--mode", o.mode, "--workers", String(o.workers), "--host", o.host, "--port", "0", "--counters-json", ...(o.extraArgs ?? [])],
-    { stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+    // VLSB_PARENT_PID: the server exits when this process is gone, so a
+    // bench that dies (even by SIGKILL) leaves no server behind.
+    { stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, VLSB_PARENT_PID: String(process.pid) } },
   );
   const reader = proc.stdout.getReader();
   const dec = new TextDecoder();

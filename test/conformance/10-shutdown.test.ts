@@ -13,16 +13,21 @@ forEachBackend((b, t) => {
     for (const mode of ["single", "thread", "process"])
       t(`shutdown then read/write, ${mode} mode`, async () => {
         const { result: r } = await runScenario<any>("10-shutdown", [b.name, mode], 20_000);
-        expect(r.unconnected).toEqual({ rd: ENOTCONN, wr: ENOTCONN, rdwr: ENOTCONN });
+        const vpp = b.name === "vpp";
+        // Differences of VPP's VLS, pinned (README lists them): shutdown of an
+        // unconnected session succeeds; a bad `how` is not rejected and shuts
+        // the write side; the peer of a SHUT_WR / SHUT_RDWR sees no EOF
+        // within 2 s (its reads stay -EAGAIN, cut-through).
+        expect(r.unconnected).toEqual(vpp ? { rd: 0, wr: 0, rdwr: 0 } : { rd: ENOTCONN, wr: ENOTCONN, rdwr: ENOTCONN });
         expect(r.closedHandle).toBe(EBADFD);
-        expect(r.badHow).toEqual({ three: EINVAL, minusOne: EINVAL, big: EINVAL });
-        expect(r.afterBadHowWorks).toBe(true);
+        expect(r.badHow).toEqual(vpp ? { three: 0, minusOne: 0, big: 0 } : { three: EINVAL, minusOne: EINVAL, big: EINVAL });
+        expect(r.afterBadHowWorks).toEqual(vpp ? ["vlsb_write: EPIPE", true] : [true, true]);
         // SHUT_WR
         expect(r.wrBeforeOk).toBe(true);
         expect(r.shutWr).toBe(0);
         expect(r.writeAfterShutWr).toBe(EPIPE);
         expect(r.writeAfterShutWrAgain).toBe(EPIPE);
-        expect(r.peerReadAfterShutWr).toBe(0);
+        expect(r.peerReadAfterShutWr).toBe(vpp ? EAGAIN : 0);
         expect(r.reverseAfterShutWr).toBe(true);
         // SHUT_RD
         expect(r.readBeforeShutRd).toBe(EAGAIN);
@@ -34,7 +39,7 @@ forEachBackend((b, t) => {
         expect(r.shutRdwr).toBe(0);
         expect(r.writeAfterRdwr).toBe(EPIPE);
         expect(r.readAfterRdwr).toBe(0);
-        expect(r.peerReadAfterRdwr).toBe(0);
+        expect(r.peerReadAfterRdwr).toBe(vpp ? EAGAIN : 0);
       }, 25_000);
   });
 });

@@ -181,6 +181,31 @@ export function acceptWithin(listener: number, timeoutMs: number, poller?: Polle
 }
 
 /**
+ * A connected pair on one thread: a client session connected to `port` of
+ * this app's own `listener`, and the session accepted for it; both
+ * non-blocking. The connect is non-blocking too (a blocking connect to a
+ * listener of the same app hangs on VPP: the thread that would accept is
+ * the one waiting), so it is finished by waiting for EPOLLOUT.
+ */
+export function connectedPair(listener: number, port: number, timeoutMs = 3000): { c: number; s: number } {
+  const c = check("vlsb_create", raw.vlsb_create(0, 1));
+  const rv = raw.vlsb_connect(c, encodeEndpoint(loopback(port)));
+  if (rv !== 0 && rv !== -Errno.EINPROGRESS) throw new Error(`vlsb_connect: ${errnoName(-rv)}`);
+  const s = acceptWithin(listener, timeoutMs);
+  const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
+  try {
+    check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, 1 /* ADD */, c, 0x004 /* EPOLLOUT */, 0));
+    const evs = new Uint32Array(new ArrayBuffer(8 * 4));
+    const end = nowMs() + timeoutMs;
+    while (raw.vlsb_epoll_wait(ep, evs, 4, 10) <= 0) if (nowMs() > end) throw new Error(`connect not finished within ${timeoutMs} ms`);
+    check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, 2 /* DEL */, c, 0, 0));
+  } finally {
+    raw.vlsb_close(ep);
+  }
+  return { c, s };
+}
+
+/**
  * Sends `payload` from session `from` to session `to` (both non-blocking,
  * both served by this thread): writes what fits, reads what came, until all
  * of it arrived. Returns the bytes received.
