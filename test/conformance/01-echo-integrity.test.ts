@@ -8,6 +8,11 @@ import { runScenario } from "./run-scenario.ts";
 const CONNS = 64;
 const SIZE = 64 * 1024;
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+/** Found on VPP, not fixed yet (README: Real VPP). */
+const VPP_GAPS: Record<string, string | undefined> = {
+  single: "vlsbench defect: with 2 or more server workers in single mode on VPP most connects time out (sessions handed to another worker's epoll set get no events)",
+  process: "the scenario process crashes (SIGSEGV) in process mode on VPP: not analysed yet",
+};
 
 forEachBackend((b, t) => {
   describe("01 echo integrity", () => {
@@ -53,6 +58,6 @@ forEachBackend((b, t) => {
           for (const w of others) expect(w.listenerStarts).toBe(1); // started on the child's epoll ADD
           console.log(`process mode accepts per child: ${others.map((w: any) => w.accepts).join(", ")}`);
         }
-      }, 50_000);
+      }, 50_000, VPP_GAPS[mode]);
   });
 });

@@ -31,7 +31,7 @@ forEachBackend((b, t) => {
       expect(O.flags).toBe(0o4000);
       expect(O.closes).toEqual([0, 0, 0]);
       expect(O.migrationsOk).toBe(0);
-    }, 35_000);
+    }, 35_000, "connects to its own listener with a blocking connect, which hangs on VPP (same app); needs connectedPair or a peer app");
 
     t("a foreign close that cannot migrate does not disturb the owner meanwhile (thread mode, rpc_timeout_ms=300)", async () => {
       const { result: r } = await runScenario<any>("04-foreign-connected", [b.name, "thread", "close-window"], 30_000);
@@ -42,6 +42,6 @@ forEachBackend((b, t) => {
       expect(r.owner.reads["-77"] ?? 0).toBe(0);
       expect(r.owner.after).toBe(true);
       expect(r.owner.closes).toEqual([0, 0, 0]);
-    }, 35_000);
+    }, 35_000, "connects to its own listener with a blocking connect, which hangs on VPP (same app); needs connectedPair or a peer app; also rpc_timeout_ms is the embedded model's option (VPP's RPC timeout is fixed)");
   });
 });

@@ -38,7 +38,7 @@ forEachBackend((b, t) => {
       expect(r.parent.events).toBeGreaterThan(0);
       expect(r.parent.accepted).toBe(3);
       expect(r.parent.acceptsCounter).toBe(3);
-    }, 45_000);
+    }, 45_000, "its clients are kernel sockets (node:net), which cannot reach a VPP listener; needs VCL clients (app.ts clientEcho)");
 
     t("the owner's ADD right after the children started listening is not undone by their stop request", async () => {
       const { result: r } = await runScenario<any>("07-process-listeners", [b.name, "process", "owner-add"], 20_000);
@@ -46,7 +46,7 @@ forEachBackend((b, t) => {
       expect(r.childCleanups).toBe(2);
       expect(r.accepted).toBe(true); // the connection reached the listener...
       expect(r.events).toBeGreaterThan(0); // ...and the parent's epoll set reported it
-    }, 25_000);
+    }, 25_000, "its clients are kernel sockets (node:net), which cannot reach a VPP listener; needs VCL clients (app.ts clientEcho)");
 
     for (const mode of ["single", "thread", "process"])
       t(`one process: epoll DEL then ADD of a LISTEN session keeps accepting, ${mode} mode`, async () => {
@@ -62,6 +62,6 @@ forEachBackend((b, t) => {
         expect(r.ev3).toBe(EPOLLIN);
         expect(r.accepted3).toBe(true);
         expect(r.afterEmpty).toBe(r.EAGAIN);
-      }, 25_000);
+      }, 25_000, "connects to its own listener with a blocking connect, which hangs on VPP (same app); needs connectedPair or a peer app");
   });
 });

@@ -29,6 +29,6 @@ forEachBackend((b, t) => {
       });
       expect(r.childCleanups).toBe(3); // the last one, SIGTERMed, too
       expect(r.lastState).toBe("gone");
-    }, 45_000);
+    }, 45_000, "its clients are kernel sockets (node:net), which cannot reach a VPP listener; needs VCL clients (app.ts clientEcho)");
   });
 });

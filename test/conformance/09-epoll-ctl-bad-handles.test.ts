@@ -36,6 +36,6 @@ forEachBackend((b, t) => {
         expect(r.y.calls2).toBe(ROUNDS * 6);
         if (mode === "single") expect(r.x.wrk).toBe(r.y.wrk); // one VCL worker shared
         else expect(r.x.wrk).not.toBe(r.y.wrk);
-      }, 45_000);
+      }, 45_000, "thread Y's calls did not finish after thread X's bad epoll_ctl calls on VPP (a hang in VPP's VLS or in the scenario: not analysed yet)");
   });
 });
