@@ -12,7 +12,7 @@ import { workerData, parentPort, threadId, isMainThread } from "node:worker_thre
 import { readdirSync, readlinkSync, readFileSync } from "node:fs";
 import { raw, check, countersSnapshot } from "../../../src/native/ffi.ts";
 import { Errno, errnoName } from "../../../src/native/errno.ts";
-import { Backend, Mode, encodeEndpoint, type BackendName, type ModeName, type Endpoint } from "../../../src/native/vls.ts";
+import { Backend, Mode, encodeEndpoint, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint } from "../../../src/native/vls.ts";
 import { echoOnce } from "../../helpers/echo-client.ts";
 import { stopApp } from "./app.ts";
 
@@ -194,11 +194,11 @@ export function connectedPair(listener: number, port: number, timeoutMs = 3000):
   const s = acceptWithin(listener, timeoutMs);
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   try {
-    check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, 1 /* ADD */, c, 0x004 /* EPOLLOUT */, 0));
+    check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, c, EPOLLOUT, 0));
     const evs = new Uint32Array(new ArrayBuffer(8 * 4));
     const end = nowMs() + timeoutMs;
     while (raw.vlsb_epoll_wait(ep, evs, 4, 10) <= 0) if (nowMs() > end) throw new Error(`connect not finished within ${timeoutMs} ms`);
-    check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, 2 /* DEL */, c, 0, 0));
+    check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_DEL, c, 0, 0));
   } finally {
     raw.vlsb_close(ep);
   }
