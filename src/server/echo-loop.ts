@@ -11,6 +11,15 @@
  * Epoll data is the session handle itself, so a session accepted by one
  * worker and added to another worker's epoll set (single mode) needs no
  * hand-over message: the owner of the set adopts it on its first event.
+ *
+ * One session, one server at a time: on VPP's single-worker VLS the event
+ * of a session goes to whichever thread drains the shared message queue,
+ * whatever set the session is in, so two workers can get events of the
+ * same session. A worker serves a session only while it holds the
+ * session's claim (a compare-and-swap on shared memory, no FFI call) and
+ * skips the event otherwise (level-triggered: it is reported again). A
+ * claim is kept while an unsent rest is pending, so the bytes of a
+ * session always leave in order from the worker that holds them.
  */
 import { raw } from "../native/ffi.ts";
 import { Errno } from "../native/errno.ts";
@@ -23,19 +32,27 @@ const MAX_EVENTS = 256;
 const BUF_SIZE = 64 * 1024;
 const WAIT_MS = 50;
 const SLOT_MASK = 0xffffff;
+/** Claim slots (sessions hash onto them; a shared slot only delays). */
+export const CLAIM_SLOTS = 65536;
+/** Set on a claim by a worker that got an event of a session another holds. */
+const MISSED = 0x40000000;
 
 /** Where accepted sessions go: every set in `targets`, round robin. */
 export interface EchoLoopSetup {
+  id: number;
   ep: number;
   listener: number;
   targets: number[];
   control: Int32Array;
+  /** Per-session claims shared by every worker (see the top). */
+  claims: Int32Array;
   maxConnections: number;
 }
 
 /** Runs until control[0] becomes 1, counting into `counters`. */
 export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
-  const { ep, listener, targets, control, maxConnections } = s;
+  const { ep, listener, targets, control, claims, maxConnections } = s;
+  const me = s.id + 1;
   const evs = new Uint32Array(new ArrayBuffer(8 * MAX_EVENTS));
   const buf = new Uint8Array(new ArrayBuffer(BUF_SIZE));
   // Per-session state, indexed by handle & SLOT_MASK: handle + 1, or 0.
@@ -47,6 +64,8 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     const i = h & SLOT_MASK;
     known[i] = 0;
     pending[i] = null;
+    const c = (h & SLOT_MASK) % CLAIM_SLOTS;
+    if ((Atomics.load(claims, c) & ~MISSED) === me) Atomics.store(claims, c, 0);
     Atomics.sub(control, 3, 1);
     counters.closed++;
   };
@@ -88,6 +107,37 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     if (rv === -Errno.ECONNRESET || rv === -Errno.EPIPE) counters.resets++;
     else counters.errors++;
     close(h);
+  };
+
+  // Sessions this worker keeps claimed because an unsent rest waits; they
+  // are retried after every wait, as their EPOLLOUT may go to another worker.
+  const held = new Set<number>();
+  const slotOf = (h: number) => (h & SLOT_MASK) % CLAIM_SLOTS;
+
+  /** Serves h's event if this worker holds or can take its claim; if another
+   * worker holds it, marks it MISSED so that worker serves it once more. */
+  const serveClaimed = (h: number, ev: number) => {
+    const c = slotOf(h);
+    for (;;) {
+      const v = Atomics.compareExchange(claims, c, 0, me);
+      if (v === 0 || (v & ~MISSED) === me) break;
+      if (Atomics.compareExchange(claims, c, v, v | MISSED) === v) return;
+    }
+    serveHeld(h, c, ev);
+  };
+
+  /** Serves a session whose claim this worker holds, until nothing was missed meanwhile. */
+  const serveHeld = (h: number, c: number, ev: number) => {
+    for (;;) {
+      Atomics.and(claims, c, ~MISSED);
+      serve(h, ev);
+      const i = h & SLOT_MASK;
+      if (known[i] !== h + 1) return held.delete(h); // closed: forget released the claim
+      if (pending[i]) return held.add(h); // keep the claim: the rest leaves first
+      held.delete(h);
+      if (Atomics.compareExchange(claims, c, me, 0) === me) return;
+      ev = EPOLLIN; // another worker got an event meanwhile: look again
+    }
   };
 
   const serve = (h: number, ev: number) => {
@@ -153,8 +203,9 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     for (let k = 0; k < n; k++) {
       const d = evs[2 * k + 1];
       if (d === LISTENER_TAG) acceptAll();
-      else serve(d, evs[2 * k]);
+      else serveClaimed(d, evs[2 * k]);
     }
+    for (const h of held) serveHeld(h, slotOf(h), EPOLLOUT);
   }
   for (let i = 0; i < known.length; i++) if (known[i]) close(known[i] - 1);
 }

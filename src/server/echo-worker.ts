@@ -1,6 +1,7 @@
 /**
  * A server worker: one Bun Worker thread calling the VLS ABI. In single
- * mode it shares the process's VCL worker; worker 0 also accepts for all.
+ * mode it shares the process's VCL worker; worker 0 polls the listener,
+ * and whichever worker gets its event accepts.
  * In thread mode it is its own VCL worker, and the epoll set and listener
  * session the main thread created for it migrate here on first use
  * (clone-and-share RPC served by the main thread).
@@ -29,11 +30,11 @@ try {
     if (!init.bound) check("vlsb_bind", raw.vlsb_bind(init.listener, encodeEndpoint({ host: init.bindHost, port: init.bindPort })));
     check("vlsb_listen", raw.vlsb_listen(init.listener, 1024));
   }
-  if (init.listener >= 0) check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, init.listener, EPOLLIN, LISTENER_TAG));
+  if (init.pollsListener) check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, init.listener, EPOLLIN, LISTENER_TAG));
   Atomics.add(control, 1, 1);
   post({ type: "ready", id: init.id, vclWorker: counters.vclWorker });
   const targets = init.mode === "thread" ? [ep] : init.epolls;
-  runEchoLoop({ ep, listener: init.listener, targets, control, maxConnections: init.maxConnections }, counters);
+  runEchoLoop({ id: init.id, ep, listener: init.listener, targets, control, claims: new Int32Array(init.claims), maxConnections: init.maxConnections }, counters);
   if (init.mode === "thread") {
     raw.vlsb_close(ep);
     raw.vlsb_close(init.listener);

@@ -5,9 +5,12 @@ export interface EchoWorkerInit {
   id: number;
   backend: "kernel" | "vpp";
   mode: "single" | "thread";
-  /** The listener this worker accepts on, or -1 (single mode: worker 0
-   * accepts for everyone; thread mode: each worker its own). */
+  /** The listener this worker accepts on (single mode: the shared one;
+   * thread mode: the worker's own). */
   listener: number;
+  /** Whether this worker puts the listener in its epoll set (single mode:
+   * worker 0 only, as a VCL session is in one set; thread mode: all). */
+  pollsListener: boolean;
   /** Epoll sets created by the main thread. Single mode: one per worker,
    * index = worker id, accepted sessions are spread over them. Thread mode:
    * [this worker's set], which migrates here on first use. */
@@ -20,6 +23,9 @@ export interface EchoWorkerInit {
   /** Int32Array on a SharedArrayBuffer: [0] 1 = stop, [1] workers ready,
    * [2] workers failed, [3] live connections (for the cap). */
   control: SharedArrayBuffer;
+  /** Int32Array on a SharedArrayBuffer shared by every worker: per session
+   * (by handle, hashed), the id + 1 of the worker serving it now, or 0. */
+  claims: SharedArrayBuffer;
   maxConnections: number;
 }
 

@@ -18,6 +18,7 @@ import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from
 import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
 import type { EchoCounters, EchoWorkerInit, FromEchoWorker } from "./protocol.ts";
 import { newHistogram, summarise, encodeHistogram, type LatencyUs } from "../loadgen/histogram.ts";
+import { CLAIM_SLOTS } from "./echo-loop.ts";
 
 /** Server configuration (CLI flags, validated). */
 export interface ServerConfig {
@@ -109,6 +110,7 @@ function alive(pid: number): boolean {
 async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
   const control = new SharedArrayBuffer(16);
   const ctl = new Int32Array(control);
+  const claims = new SharedArrayBuffer(4 * CLAIM_SLOTS);
   const inits: EchoWorkerInit[] = [];
   let port = cfg.port;
   let shared = -1;
@@ -118,7 +120,11 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     for (let i = 0; i < cfg.workers; i++) singleEpolls.push(check("vlsb_epoll_create", raw.vlsb_epoll_create()));
   }
   for (let i = 0; i < cfg.workers; i++) {
-    let listener = i === 0 ? shared : -1;
+    // Single mode: every worker may accept on the shared listener, because
+    // on VPP's single-worker VLS an event of any session, the listener's
+    // included, goes to whichever thread drains the one message queue first,
+    // not to the thread whose epoll set holds the session.
+    let listener = shared;
     let epolls = singleEpolls;
     let bound = false;
     if (cfg.mode === "thread") {
@@ -136,8 +142,8 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
       }
     }
     inits.push({
-      id: i, backend: cfg.backend, mode: cfg.mode as "single" | "thread", listener, epolls, bindHost: cfg.host, bindPort: port,
-      bound, control, maxConnections: cfg.maxConnections,
+      id: i, backend: cfg.backend, mode: cfg.mode as "single" | "thread", listener, pollsListener: cfg.mode === "thread" || i === 0, epolls, bindHost: cfg.host, bindPort: port,
+      bound, control, claims, maxConnections: cfg.maxConnections,
     });
   }
   for (const init of inits) init.bindPort = port;

@@ -10,8 +10,8 @@ const SIZE = 64 * 1024;
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
 /** Found on VPP, not fixed yet (README: Real VPP). */
 const VPP_GAPS: Record<string, string | undefined> = {
-  single: "vlsbench defect: with 2 or more server workers in single mode on VPP most connects time out (sessions handed to another worker's epoll set get no events)",
-  process: "the scenario process crashes (SIGSEGV) in process mode on VPP: not analysed yet",
+  single: "the scenario process crashes (SIGSEGV at address 0) when the server stops on VPP after the echoes: not analysed yet",
+  process: "the server crashes (SIGSEGV) when it stops in process mode on VPP, in the CLI too: not analysed yet",
 };
 
 forEachBackend((b, t) => {
