@@ -16,9 +16,10 @@
  * of a session goes to whichever thread drains the shared message queue,
  * whatever set the session is in, so two workers can get events of the
  * same session. A worker serves a session only while it holds the
- * session's claim (a compare-and-swap on shared memory, no FFI call) and
- * skips the event otherwise (level-triggered: it is reported again). A
- * claim is kept while an unsent rest is pending, so the bytes of a
+ * session's claim (a compare-and-swap on shared memory, no FFI call);
+ * a worker that gets an event of a session another holds marks the claim
+ * MISSED, and the holder serves the session once more before letting go.
+ * A claim is kept while an unsent rest is pending, so the bytes of a
  * session always leave in order from the worker that holds them.
  */
 import { raw } from "../native/ffi.ts";
@@ -32,7 +33,7 @@ const MAX_EVENTS = 256;
 const BUF_SIZE = 64 * 1024;
 const WAIT_MS = 50;
 const SLOT_MASK = 0xffffff;
-/** Claim slots (sessions hash onto them; a shared slot only delays). */
+/** Claim slots: one per session slot (handle & SLOT_MASK) below this. */
 export const CLAIM_SLOTS = 65536;
 /** Set on a claim by a worker that got an event of a session another holds. */
 const MISSED = 0x40000000;
@@ -59,12 +60,13 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
   const known: number[] = [];
   const pending: (Uint8Array | null)[] = [];
   let rr = 0;
+  const slotOf = (h: number) => (h & SLOT_MASK) % CLAIM_SLOTS;
 
   const forget = (h: number) => {
     const i = h & SLOT_MASK;
     known[i] = 0;
     pending[i] = null;
-    const c = (h & SLOT_MASK) % CLAIM_SLOTS;
+    const c = slotOf(h);
     if ((Atomics.load(claims, c) & ~MISSED) === me) Atomics.store(claims, c, 0);
     Atomics.sub(control, 3, 1);
     counters.closed++;
@@ -112,7 +114,6 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
   // Sessions this worker keeps claimed because an unsent rest waits; they
   // are retried after every wait, as their EPOLLOUT may go to another worker.
   const held = new Set<number>();
-  const slotOf = (h: number) => (h & SLOT_MASK) % CLAIM_SLOTS;
 
   /** Serves h's event if this worker holds or can take its claim; if another
    * worker holds it, marks it MISSED so that worker serves it once more. */
