@@ -146,8 +146,11 @@ void vcl_worker_free(uint32_t wrk_index, int close_sessions) {
       if (w->sessions[i].state != VCL_S_FREE)
         vcl_close(w, i);
   pthread_mutex_lock(&vcl_workers_lock);
+  pthread_mutex_lock(&w->mq_lock); /* no vcl_mq_send is signalling the eventfd now */
   atomic_store(&w->in_use, 0);
   close(w->mq_efd);
+  w->mq_efd = -1;
+  pthread_mutex_unlock(&w->mq_lock);
   free(w->sessions);
   free(w->free_idx);
   w->sessions = 0;
@@ -659,17 +662,23 @@ int vcl_mq_send(uint32_t dst, const vcl_msg_t *msg) {
   vcl_worker_t *w = vcl_worker_get(dst);
   if (!w)
     return -ENOENT;
+  /* The eventfd is signalled under mq_lock too: the worker may be exiting,
+   * and vcl_worker_free closes the eventfd under mq_lock, so a signal never
+   * goes to a closed (or reused) descriptor. */
   pthread_mutex_lock(&w->mq_lock);
+  if (!atomic_load(&w->in_use)) {
+    pthread_mutex_unlock(&w->mq_lock);
+    return -ENOENT;
+  }
   if (w->mq_tail - w->mq_head == VCL_MQ_SIZE) {
     pthread_mutex_unlock(&w->mq_lock);
     return -EAGAIN;
   }
   w->mq[w->mq_tail++ % VCL_MQ_SIZE] = *msg;
-  pthread_mutex_unlock(&w->mq_lock);
   uint64_t one = 1;
-  if (write(w->mq_efd, &one, sizeof one) < 0 && errno != EAGAIN)
-    return -errno;
-  return 0;
+  int rv = write(w->mq_efd, &one, sizeof one) < 0 && errno != EAGAIN ? -errno : 0;
+  pthread_mutex_unlock(&w->mq_lock);
+  return rv;
 }
 
 int vcl_mq_drain(vcl_worker_t *wrk) {
