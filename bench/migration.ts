@@ -1,18 +1,21 @@
 /**
- * The cost of one migration (thread mode, kernel backend): the main thread
- * owns N CLOSED sessions and sits in an epoll_wait loop (so it serves clone
- * RPCs as VPP's owner would); a Bun Worker touches each session once. Each
- * touch is one clone-and-share RPC; its latency is timed around the call,
- * and the native RPC latencies (send to answer) are read too.
+ * The cost of one migration under load (thread mode, kernel backend): the
+ * main thread owns N CLOSED sessions and runs an echo ping-pong of its own
+ * between epoll waits (so it serves clone RPCs as a busy owner would), while
+ * `--load L` further threads ping-pong on their own session pairs; a Bun
+ * Worker then touches each of the N sessions once. Each touch is one
+ * clone-and-share RPC; its latency is timed around the call, and the native
+ * RPC latencies (request sent to answer read) are read too.
  *
- *   bun bench/migration.ts [--sessions 2000] [--json FILE]
- * Prints one JSON line last: { callUs: {p50, p99}, rpcUs: {p50, p99}, ok, failed }.
+ *   bun bench/migration.ts [--sessions 2000] [--load 2] [--json FILE] [--histogram]
+ * Prints one JSON line last: { callUs: {p50, p99}, rpcUs: {p50, p99}, ok, failed, loadTripsPerSec }.
  */
 import { parseArgs } from "node:util";
 import { isMainThread, workerData, parentPort } from "node:worker_threads";
 import { writeFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies } from "../src/native/ffi.ts";
 import { appInit, Attr } from "../src/native/vls.ts";
+import { PingPong, runLoad } from "./migration-load.ts";
 import { median } from "./lib.ts";
 
 const pct = (xs: number[], p: number) => {
@@ -20,10 +23,12 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 };
 
-if (!isMainThread) {
-  const { handles, shared } = workerData as { handles: number[]; shared: SharedArrayBuffer };
-  const out = new Float64Array(shared, 8);
-  const flag = new Int32Array(shared, 0, 2);
+/** Shared flags: [0] touches done, [1] touches failed, [2] stop the load, [3] load threads ready. */
+type Shared = { shared: SharedArrayBuffer };
+
+function touchSessions({ handles, shared }: Shared & { handles: number[] }): void {
+  const out = new Float64Array(shared, 64);
+  const flag = new Int32Array(shared, 0, 16);
   raw.vlsb_worker_register();
   let failed = 0;
   handles.forEach((h, i) => {
@@ -34,34 +39,80 @@ if (!isMainThread) {
   });
   Atomics.store(flag, 1, failed);
   Atomics.store(flag, 0, 1);
+}
+
+function loadThread({ shared }: Shared): void {
+  const flag = new Int32Array(shared, 0, 16);
+  raw.vlsb_worker_register();
+  Atomics.add(flag, 3, 1);
+  const trips = runLoad(() => Atomics.load(flag, 2) !== 0);
+  parentPort!.postMessage(trips);
+}
+
+if (!isMainThread) {
+  const role = workerData as { role: "touch" | "load" } & Shared & { handles: number[] };
+  if (role.role === "touch") touchSessions(role);
+  else loadThread(role);
   parentPort!.postMessage("done");
 } else {
-  const { values } = parseArgs({ options: { sessions: { type: "string" }, json: { type: "string" }, histogram: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { sessions: { type: "string" }, load: { type: "string" }, json: { type: "string" }, histogram: { type: "boolean" } } });
   const n = Number(values.sessions ?? 2000);
+  const loadThreads = Number(values.load ?? 2);
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(loadThreads) || loadThreads < 0) {
+    console.error("usage: bun bench/migration.ts [--sessions N>=1] [--load L>=0] [--json FILE] [--histogram]");
+    process.exit(2);
+  }
   appInit("kernel", "thread");
   const handles = Array.from({ length: n }, () => check("create", raw.vlsb_create(0, 1)));
   const ep = check("epoll", raw.vlsb_epoll_create());
-  const shared = new SharedArrayBuffer(8 + 8 * n);
-  const flag = new Int32Array(shared, 0, 2);
-  const w = new Worker(import.meta.url, { workerData: { handles, shared } } as WorkerOptions);
+  const own = new PingPong();
+  own.watch(ep);
+  const shared = new SharedArrayBuffer(64 + 8 * n);
+  const flag = new Int32Array(shared, 0, 16);
   const evs = new Uint32Array(new ArrayBuffer(64));
   const deadline = Date.now() + 120_000;
-  // The owner's poll loop: RPCs are served inside epoll_wait.
-  while (Atomics.load(flag, 0) === 0 && Date.now() < deadline) raw.vlsb_epoll_wait(ep, evs, 8, 5);
-  w.terminate();
-  const callNs = [...new Float64Array(shared, 8)];
+  const loadTrips: Promise<number>[] = [];
+  const loaders = Array.from({ length: loadThreads }, () => {
+    const w = new Worker(import.meta.url, { workerData: { role: "load", shared } } as WorkerOptions);
+    loadTrips.push(new Promise((res) => w.addEventListener("message", (e) => typeof e.data === "number" && res(e.data))));
+    return w;
+  });
+  // The owner's loop: its own echo, and clone RPCs served inside epoll_wait.
+  const serve = () => {
+    raw.vlsb_epoll_wait(ep, evs, 8, 5);
+    own.step();
+  };
+  while (Atomics.load(flag, 3) < loadThreads && Date.now() < deadline) serve();
+  const t0 = performance.now();
+  const trips0 = own.trips;
+  const toucher = new Worker(import.meta.url, { workerData: { role: "touch", handles, shared } } as WorkerOptions);
+  while (Atomics.load(flag, 0) === 0 && Date.now() < deadline) serve();
+  const seconds = (performance.now() - t0) / 1000;
+  Atomics.store(flag, 2, 1);
+  // The load threads answer through the event loop once they have stopped.
+  const trips = (await Promise.all(loadTrips)).reduce((a, b) => a + b, 0);
+  toucher.terminate();
+  for (const w of loaders) w.terminate();
+  const callNs = [...new Float64Array(shared, 64)];
   const rpcNs = [...drainRpcLatencies()];
   const c = countersSnapshot() as { workers: { migrationsOk: number; migrationsFailed: number; migrationsTimedOut: number }[] };
   const ok = c.workers.reduce((a, x) => a + x.migrationsOk, 0);
   const res = {
+    backend: "kernel",
     sessions: n,
+    loadThreads,
     ok,
     failed: Atomics.load(flag, 1),
+    seconds,
+    ownerTripsPerSec: (own.trips - trips0) / seconds,
+    loadTrips: trips,
     callUs: { p50: median(callNs) / 1e3, p99: pct(callNs, 99) / 1e3 },
     rpcUs: { p50: median(rpcNs) / 1e3, p99: pct(rpcNs, 99) / 1e3 },
     ...(values.histogram ? { rpcNs, callNs } : {}),
   };
-  console.error(`migration (thread mode, owner polling with epoll_wait): ${ok} migrated, ${res.failed} failed; call p50 ${res.callUs.p50.toFixed(1)} us p99 ${res.callUs.p99.toFixed(1)} us; RPC p50 ${res.rpcUs.p50.toFixed(1)} us p99 ${res.rpcUs.p99.toFixed(1)} us`);
+  console.error(
+    `migration (thread mode, busy owner + ${loadThreads} load threads): ${ok} migrated, ${res.failed} failed in ${seconds.toFixed(2)} s; owner echo ${res.ownerTripsPerSec.toFixed(0)} trips/s meanwhile; call p50 ${res.callUs.p50.toFixed(1)} us p99 ${res.callUs.p99.toFixed(1)} us; RPC p50 ${res.rpcUs.p50.toFixed(1)} us p99 ${res.rpcUs.p99.toFixed(1)} us`,
+  );
   if (values.json) writeFileSync(values.json, JSON.stringify(res, null, 2));
   console.log(JSON.stringify(res));
   process.exit(0);

@@ -61,7 +61,8 @@ export async function compareMain(argv: string[]): Promise<number> {
   process.stdout.write(compareTable(rows) + "\n");
   for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(`(${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
-  const machine = describeMachine(null);
+  const vppVersion = result.runs.map((r) => r.report.config?.vppVersion).find((v) => typeof v === "string") ?? null;
+  const machine = describeMachine(vppVersion);
   if (v.json) writeFileSync(v.json, JSON.stringify({ ...result, machine }, null, 2) + "\n");
   if (v.html) {
     const { compareHtml } = await import("../compare/html.ts");

@@ -35,10 +35,12 @@ export function rowOf(run: CompareRun): Row {
   const counters = r.server?.counters ?? {};
   const native: Native = counters.native ?? {};
   const nw = native.workers ?? [];
-  // Listener workers: in thread and process modes VCL worker 0 is the main
-  // thread / parent, which does not accept.
-  const listeners = run.mode === "single" ? nw : nw.filter((w) => w.index !== 0);
-  const accepts = listeners.map((w) => w.accepts);
+  // Sessions each worker accepted from the listener: the Bun workers' own
+  // counts in single and thread modes; in process mode the workers are forked
+  // native children (VCL workers 1..N; worker 0 is the parent, which does not
+  // accept).
+  const bunWorkers: { accepted: number }[] = counters.workers ?? [];
+  const accepts = bunWorkers.length ? bunWorkers.map((w) => w.accepted) : nw.filter((w) => w.index !== 0).map((w) => w.accepts);
   const contention: Record<string, number> = {};
   for (const [k, v] of Object.entries(native.locks ?? {})) if (v.acquired > 0) contention[k] = v.contended / v.acquired;
   const rpc: number[] = counters.rpcLatencyNs ?? [];
@@ -81,19 +83,16 @@ export const COLUMNS: { name: string; get: (r: Row) => number; better: "high" | 
   { name: "accepts min/max", get: (r) => (r.acceptsMax ? r.acceptsMin / r.acceptsMax : NaN), better: "high", fmt: () => "" },
 ];
 
-/** Index of the best row per column (within rows of the same point), or -1. */
+/** Indexes of the best rows per column (ties all marked), per load point,
+ * where at least two runs at that point have a value. */
 export function bestOf(rows: Row[], col: (typeof COLUMNS)[number]): Set<number> {
   const best = new Set<number>();
   if (col.better === "none") return best;
   for (const point of new Set(rows.map((r) => r.point))) {
-    let bi = -1;
-    rows.forEach((r, i) => {
-      if (r.point !== point) return;
-      const v = col.get(r);
-      if (Number.isNaN(v)) return;
-      if (bi < 0 || (col.better === "high" ? v > col.get(rows[bi]) : v < col.get(rows[bi]))) bi = i;
-    });
-    if (bi >= 0 && rows.filter((r) => r.point === point).length > 1) best.add(bi);
+    const valued = rows.flatMap((r, i) => (r.point === point && !Number.isNaN(col.get(r)) ? [{ i, v: col.get(r) }] : []));
+    if (valued.length < 2) continue;
+    const top = col.better === "high" ? Math.max(...valued.map((x) => x.v)) : Math.min(...valued.map((x) => x.v));
+    for (const x of valued) if (x.v === top) best.add(x.i);
   }
   return best;
 }

@@ -1,33 +1,32 @@
-/** Percentile spectra from HDR histograms (compressed base64, values in ns). */
+/** Percentile spectra on the usual log ladder, from HDR histograms or lists. */
 import * as hdr from "hdr-histogram-js";
 
-/** Points of a percentile spectrum: x = 1/(1-p) (p in [0,1)), y = latency µs. */
-export interface Spectrum {
-  x: number[];
-  y: number[];
+/** The ladder's x values: 1/(1-p) = 10^(k/10), k = 0..60, so p runs
+ * 0%, 20.6%, ..., 90% (x=10), ..., 99% (x=100), ..., 99.9999% (x=10^6). */
+export const LADDER: number[] = Array.from({ length: 61 }, (_, k) => 10 ** (k / 10));
+
+/** Latency (µs) at each ladder point, null where the sample is too small to
+ * have that percentile (x > count): `at(p)` gives the value at p in [0,100]. */
+function onLadder(count: number, at: (p: number) => number): (number | null)[] {
+  return LADDER.map((x) => (count > 0 && x <= count ? at(100 * (1 - 1 / x)) : null));
 }
 
-/** The usual log ladder of percentiles, up to the histogram's count. */
-export function spectrum(encoded: string): Spectrum {
+/** Spectrum of a compressed base64 HDR histogram of ns values. */
+export function spectrumOfHistogram(encoded: string): (number | null)[] {
   const h = hdr.decodeFromCompressedBase64(encoded, 64);
-  const x: number[] = [];
-  const y: number[] = [];
-  if (h.totalCount === 0) return { x, y };
-  // p = 1 - 10^(-k/10): 0, 20.6%, ..., 90%, ..., 99%, ..., 99.999%
-  for (let k = 0; k <= 60; k++) {
-    const p = 1 - 10 ** (-k / 10);
-    if (1 / (1 - p) > h.totalCount) break;
-    x.push(1 / (1 - p));
-    y.push(h.getValueAtPercentile(p * 100) / 1000);
-  }
-  x.push(h.totalCount);
-  y.push(h.maxValue / 1000);
-  return { x, y };
+  return onLadder(h.totalCount, (p) => h.getValueAtPercentile(p) / 1000);
 }
 
-/** p-th percentile (0..100) of a list of ns values, in µs. */
-export function percentileUs(ns: number[], p: number): number {
-  if (!ns.length) return NaN;
+/** The p-th percentile (0..100) in µs of ascending ns values. */
+const atSorted = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] / 1000;
+
+/** Spectrum of a list of ns values. */
+export function spectrumOfList(ns: number[]): (number | null)[] {
   const s = [...ns].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] / 1000;
+  return onLadder(s.length, (p) => atSorted(s, p));
+}
+
+/** p-th percentile (0..100) of a list of ns values, in µs (NaN when empty). */
+export function percentileUs(ns: number[], p: number): number {
+  return ns.length ? atSorted([...ns].sort((a, b) => a - b), p) : NaN;
 }

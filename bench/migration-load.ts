@@ -1,0 +1,84 @@
+/**
+ * Echo load for the migration scenario: a connected session pair on the
+ * calling thread (a client connected to a listener of this app, and the
+ * session accepted for it), ping-ponged with 64-byte messages through VLS.
+ * The owner thread runs one between its epoll waits, so clone RPCs wait for
+ * a busy owner as they would in a loaded server; load threads run their own.
+ */
+import { raw, check } from "../src/native/ffi.ts";
+import { listenTcpAnyPort, encodeEndpoint, EPOLLIN, EPOLL_CTL_ADD, O_NONBLOCK } from "../src/native/vls.ts";
+
+const EAGAIN = 11;
+const EINPROGRESS = 115;
+const MSG = 64;
+
+/** A session pair on this thread, echoing one 64-byte message at a time. */
+export class PingPong {
+  readonly client: number;
+  readonly server: number;
+  /** Round trips completed. */
+  trips = 0;
+  private readonly msg = new Uint8Array(new ArrayBuffer(MSG)).fill(0x5a);
+  private readonly buf = new Uint8Array(new ArrayBuffer(4096));
+  private inFlight = false;
+  private back = 0;
+
+  constructor() {
+    const { handle: listener, port } = listenTcpAnyPort({ host: "127.0.0.1", port: 0 }, "kernel");
+    try {
+      this.client = check("vlsb_create", raw.vlsb_create(0, 1));
+      const rv = raw.vlsb_connect(this.client, encodeEndpoint({ host: "127.0.0.1", port }));
+      if (rv !== 0 && rv !== -EINPROGRESS) check("vlsb_connect", rv);
+      const end = Date.now() + 3000;
+      let s = raw.vlsb_accept(listener, null, O_NONBLOCK);
+      while (s === -EAGAIN && Date.now() < end) {
+        Bun.sleepSync(1);
+        s = raw.vlsb_accept(listener, null, O_NONBLOCK);
+      }
+      this.server = check("vlsb_accept", s);
+    } finally {
+      raw.vlsb_close(listener);
+    }
+  }
+
+  /** Adds both sessions to epoll set `ep` (readable wakes the loop). */
+  watch(ep: number): void {
+    check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, this.client, EPOLLIN, this.client));
+    check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, this.server, EPOLLIN, this.server));
+  }
+
+  /** Moves the exchange on without blocking: receive the echo, send the
+   * next message, echo it. A step leaves the echo readable on the client,
+   * so a loop's next epoll wait returns at once, as in a loaded server. */
+  step(): void {
+    const m = raw.vlsb_read(this.client, this.buf, this.buf.length);
+    if (m > 0 && (this.back += m) >= MSG) {
+      this.back = 0;
+      this.inFlight = false;
+      this.trips++;
+    }
+    if (!this.inFlight && raw.vlsb_write(this.client, this.msg, MSG) === MSG) this.inFlight = true;
+    const n = raw.vlsb_read(this.server, this.buf, this.buf.length);
+    if (n > 0) check("vlsb_write", raw.vlsb_write(this.server, this.buf, n));
+  }
+
+  close(): void {
+    raw.vlsb_close(this.client);
+    raw.vlsb_close(this.server);
+  }
+}
+
+/** Runs a PingPong on a fresh epoll set until `stop()` is true; returns its round trips. */
+export function runLoad(stop: () => boolean): number {
+  const pp = new PingPong();
+  const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
+  pp.watch(ep);
+  const evs = new Uint32Array(new ArrayBuffer(16 * 4));
+  while (!stop()) {
+    raw.vlsb_epoll_wait(ep, evs, 4, 5);
+    pp.step();
+  }
+  raw.vlsb_close(ep);
+  pp.close();
+  return pp.trips;
+}

@@ -1,0 +1,133 @@
+// `bench --compare --quick` on the kernel backend with VPP made unfindable:
+// a row per mode and load point with every column, the migration scenario,
+// a note (not a failure) for the missing VPP, and the HTML report rendered
+// in headless Chromium with every chart drawn. `bench diff` of two reports.
+import { describe, test, expect, beforeAll } from "bun:test";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli, BENCH } from "./helpers/cli.ts";
+import { findChromium, renderPage } from "./helpers/chromium.ts";
+import { COLUMNS } from "../src/compare/rows.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "vlsbench-compare-test-"));
+const JSON_FILE = join(tmp, "compare.json");
+const HTML_FILE = join(tmp, "compare.html");
+const MODES = ["single", "thread", "process"];
+let run: Awaited<ReturnType<typeof runCli>>;
+
+beforeAll(async () => {
+  // An empty VPP_PREFIX directory: VPP is "not found" on every machine.
+  run = await runCli(BENCH, ["--compare", "--quick", "--backends", "kernel,vpp", "--json", JSON_FILE, "--html", HTML_FILE], 90_000, { VPP_PREFIX: tmp });
+}, 100_000);
+
+describe("bench --compare --quick (kernel; VPP not found)", () => {
+  test("exits 0 and prints its progress per run", () => {
+    expect(run.code).toBe(0);
+    for (let k = 1; k <= 6; k++) expect(run.stderr).toContain(`[${k}/6] kernel `);
+    expect(run.stderr).toMatch(/migration cost \(kernel, thread mode\): RPC p50 [\d.]+ us/);
+  });
+
+  test("the table has every column and a row per mode and load point, the best marked", () => {
+    const all = run.stdout.split("\n");
+    const start = all.findIndex((l) => l.startsWith("run "));
+    const header = all[start];
+    const lines = all.slice(start + 1, all.indexOf("", start)); // the table, without the lock block
+    for (const c of COLUMNS) expect(header).toContain(c.name);
+    for (const m of MODES) {
+      expect(lines.some((l) => l.startsWith(`kernel ${m} closed `))).toBe(true);
+      expect(lines.some((l) => new RegExp(`^kernel ${m} @\\d+/s `).test(l))).toBe(true);
+    }
+    // msgs/s of the closed-loop rows: exactly the highest carries the mark.
+    const closed = lines.filter((l) => / closed /.test(l));
+    expect(closed).toHaveLength(3);
+    const rate = closed.map((l) => Number(l.split(/\s+/)[3].replace("*", "")));
+    const marked = closed.map((l) => l.split(/\s+/)[3].endsWith("*"));
+    expect(marked[rate.indexOf(Math.max(...rate))]).toBe(true);
+    expect(marked.filter(Boolean).length).toBe(rate.filter((r) => r === Math.max(...rate)).length);
+    expect(run.stdout).toContain("lock contention (contended / acquired) per lock:");
+  });
+
+  test("a missing VPP is a note in the output and the report, not a failure", () => {
+    expect(run.stdout).toMatch(/^note: vpp backend skipped: VPP not found \(searched .+\)/m);
+    const j = JSON.parse(readFileSync(JSON_FILE, "utf8"));
+    expect(j.notes.some((n: string) => n.startsWith("vpp backend skipped: VPP not found"))).toBe(true);
+    expect(readFileSync(HTML_FILE, "utf8")).toContain("vpp backend skipped: VPP not found");
+  });
+
+  test("the JSON holds every run with its histogram, the plan, the machine and the migration under load", () => {
+    const j = JSON.parse(readFileSync(JSON_FILE, "utf8"));
+    expect(j.runs.map((r: any) => `${r.backend} ${r.mode} ${r.point}`).sort()).toEqual(MODES.flatMap((m) => [`kernel ${m} closed`, `kernel ${m} rate`]).sort());
+    for (const r of j.runs) {
+      expect(typeof r.report.histogram).toBe("string");
+      expect(r.report.messages).toBeGreaterThan(0);
+      expect(Object.values(r.report.errors).every((e) => e === 0)).toBe(true);
+      expect(r.report.server.counters.native.locks).toBeDefined();
+    }
+    // The fixed rate is half the slowest closed-loop throughput.
+    const slowest = Math.min(...j.runs.filter((r: any) => r.point === "closed").map((r: any) => r.report.msgsPerSec));
+    for (const r of j.runs.filter((r: any) => r.point === "rate")) expect(r.rate).toBeCloseTo(Math.max(100, slowest / 2), 0);
+    expect(j.plan).toMatchObject({ quick: true, modes: MODES });
+    expect(j.machine.cores).toBeGreaterThan(0);
+    expect(j.machine.bun).toBe(Bun.version);
+    expect(j.migration).toMatchObject({ backend: "kernel", sessions: 300, ok: 300, failed: 0 });
+    expect(j.migration.loadThreads).toBeGreaterThan(0);
+    expect(j.migration.rpcNs.length).toBe(300);
+  });
+
+  const chromium = findChromium();
+  test.skipIf(!chromium)(`the HTML report renders in headless Chromium: every chart drew, no console errors${chromium ? "" : " (skipped: chromium not installed; npm test installs it when run as root)"}`, async () => {
+    const page = await renderPage(HTML_FILE);
+    expect(page.errors).toEqual([]);
+    expect(page.charts.map((c) => c.id)).toEqual(["spectrum-closed", "spectrum-rate", "throughput", "rpc", "accepts"]);
+    for (const c of page.charts) {
+      expect(c.canvas).toBe(true);
+      expect(c.width * c.height).toBeGreaterThan(0);
+      // Lines or bars in colour: an axis-only chart paints none.
+      expect(c.coloured).toBeGreaterThan(500);
+    }
+    const html = readFileSync(HTML_FILE, "utf8");
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // self-contained
+  }, 60_000);
+
+  test.skipIf(!chromium)("the render check sees a script error and an empty chart (control)", async () => {
+    const page = join(tmp, "broken.html");
+    const uplot = readFileSync(join(import.meta.dir, "..", "node_modules", "uplot", "dist", "uPlot.iife.min.js"), "utf8");
+    writeFileSync(
+      page,
+      `<!doctype html><html><body><div class="chart" id="empty"></div><script>${uplot}</script><script>
+      new uPlot({ width: 400, height: 200, series: [{}, { stroke: "red" }] }, [[], []], document.getElementById("empty"));
+      console.error("drawn badly");
+      throw new Error("boom");</script></body></html>`,
+    );
+    const r = await renderPage(page);
+    expect(r.errors.some((e) => e.includes("drawn badly"))).toBe(true);
+    expect(r.errors.some((e) => e.includes("boom"))).toBe(true);
+    expect(r.charts).toHaveLength(1);
+    expect(r.charts[0].coloured).toBeLessThan(500);
+  }, 60_000);
+
+  test("bench diff of two reports prints the change per run and column", async () => {
+    const j = JSON.parse(readFileSync(JSON_FILE, "utf8"));
+    const faster = structuredClone(j);
+    for (const r of faster.runs) r.report.msgsPerSec *= 2;
+    faster.runs = faster.runs.filter((r: any) => !(r.mode === "process" && r.point === "rate"));
+    const b = join(tmp, "faster.json");
+    writeFileSync(b, JSON.stringify(faster));
+    const d = await runCli(BENCH, ["diff", JSON_FILE, b]);
+    expect(d.code).toBe(0);
+    const header = d.stdout.split("\n")[0];
+    for (const c of COLUMNS.filter((c) => c.name !== "accepts min/max")) expect(header).toContain(c.name);
+    const single = d.stdout.split("\n").find((l) => l.startsWith("kernel single closed"))!;
+    expect(single).toMatch(/\+100%/);
+    expect(d.stdout).toMatch(/^kernel process rate\s+only in the first report$/m);
+  });
+
+  test("bench diff misuse exits 2 with one line", async () => {
+    for (const args of [["diff", JSON_FILE], ["diff", JSON_FILE, join(tmp, "missing.json")]]) {
+      const d = await runCli(BENCH, args);
+      expect(d.code).toBe(2);
+      expect(d.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+});
