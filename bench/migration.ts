@@ -16,6 +16,7 @@ import { writeFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies } from "../src/native/ffi.ts";
 import { appInit, Attr } from "../src/native/vls.ts";
 import { PingPong, runLoad } from "./migration-load.ts";
+import { histogramOfNs } from "../src/loadgen/histogram.ts";
 import { median } from "./lib.ts";
 
 const pct = (xs: number[], p: number) => {
@@ -108,6 +109,8 @@ if (!isMainThread) {
     loadTrips: trips,
     callUs: { p50: median(callNs) / 1e3, p99: pct(callNs, 99) / 1e3 },
     rpcUs: { p50: median(rpcNs) / 1e3, p99: pct(rpcNs, 99) / 1e3 },
+    /** The RPC latencies as an HDR histogram (ns, compressed base64). */
+    rpcLatency: histogramOfNs(rpcNs),
     ...(values.histogram ? { rpcNs, callNs } : {}),
   };
   console.error(

@@ -73,6 +73,8 @@ describe("bench --compare --quick (kernel; VPP not found)", () => {
     expect(j.migration).toMatchObject({ backend: "kernel", sessions: 300, ok: 300, failed: 0 });
     expect(j.migration.loadThreads).toBeGreaterThan(0);
     expect(j.migration.rpcNs.length).toBe(300);
+    expect(j.migration.rpcLatency.count).toBe(300);
+    expect(j.migration.rpcLatency.us.p50).toBeGreaterThan(0);
   });
 
   const chromium = findChromium();

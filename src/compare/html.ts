@@ -27,7 +27,7 @@ export function compareHtml(result: CompareResult, rows: Row[], machine: Machine
     ladder: LADDER,
     spectra: result.runs.map((run, i) => ({ label: rows[i].label, point: run.point, y: spectrumOfHistogram(run.report.histogram) })),
     throughput: rows.map((r) => ({ label: barLabel(r), v: r.msgsPerSec })),
-    rpc: result.migration ? [{ label: `${result.migration.backend ?? "kernel"}: clone-and-share RPC`, y: spectrumOfList(result.migration.rpcNs ?? []) }] : [],
+    rpc: result.migration ? [{ label: `${result.migration.backend ?? "kernel"}: clone-and-share RPC`, y: result.migration.rpcLatency ? spectrumOfHistogram(result.migration.rpcLatency.histogram) : spectrumOfList(result.migration.rpcNs ?? []) }] : [],
     accepts: rows.filter((r) => r.point === "closed").flatMap((r) => r.accepts.map((a, k) => ({ label: `${r.backend} ${r.mode}\nworker ${k}`, v: a }))),
   };
   const bests = COLUMNS.map((c) => bestOf(rows, c));

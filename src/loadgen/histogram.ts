@@ -81,3 +81,10 @@ export function summarise(h: hdr.Histogram): LatencyUs {
     max: us(h.maxValue),
   };
 }
+
+/** A list of ns values as an HDR histogram: count, summary (µs) and compressed base64. */
+export function histogramOfNs(ns: ArrayLike<number>): { count: number; us: LatencyUs; histogram: string } {
+  const h = newHistogram();
+  for (let i = 0; i < ns.length; i++) h.recordValue(Math.max(1, Math.round(ns[i])));
+  return { count: ns.length, us: summarise(h), histogram: encodeHistogram(h) };
+}

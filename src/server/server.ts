@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
 import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
 import type { EchoCounters, EchoWorkerInit, FromEchoWorker } from "./protocol.ts";
-import { newHistogram, summarise, encodeHistogram, type LatencyUs } from "../loadgen/histogram.ts";
+import { histogramOfNs, type LatencyUs } from "../loadgen/histogram.ts";
 import { CLAIM_SLOTS } from "./echo-loop.ts";
 
 /** Server configuration (CLI flags, validated). */
@@ -40,13 +40,6 @@ export interface ServerReport {
   /** The same in an HDR histogram: summary (µs) and compressed base64 (ns). */
   rpcLatency: { count: number; us: LatencyUs; histogram: string };
   childPids: number[];
-}
-
-/** Records RPC latencies (ns) into an HDR histogram. */
-function rpcHistogram(ns: number[]): ServerReport["rpcLatency"] {
-  const h = newHistogram();
-  for (const v of ns) h.recordValue(Math.max(1, Math.round(v)));
-  return { count: ns.length, us: summarise(h), histogram: encodeHistogram(h) };
 }
 
 /** A running server. */
@@ -93,7 +86,7 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
       raw.vlsb_close(ep);
       raw.vlsb_close(listener);
       raw.vlsb_app_fini();
-      return { workers: [], native, rpcLatencyNs: [], rpcLatency: rpcHistogram([]), childPids: pids };
+      return { workers: [], native, rpcLatencyNs: [], rpcLatency: histogramOfNs([]), childPids: pids };
     },
   };
 }
@@ -203,7 +196,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
       if (shared >= 0) raw.vlsb_close(shared);
       raw.vlsb_app_fini();
       const list = inits.map((i) => stopped.get(i.id) ?? { id: i.id, vclWorker: -1, accepted: 0, adopted: 0, refused: 0, messages: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0, closed: 0, ffiCalls: 0 });
-      return { workers: list, native, rpcLatencyNs, rpcLatency: rpcHistogram(rpcLatencyNs), childPids: [] };
+      return { workers: list, native, rpcLatencyNs, rpcLatency: histogramOfNs(rpcLatencyNs), childPids: [] };
     },
   };
 }
