@@ -11,7 +11,7 @@ forEachBackend((b, t) => {
   describe("02 migrate a CLOSED session", () => {
     t("created on thread A, connected and used on thread B (thread mode)", async () => {
       const { result: r } = await runScenario<any>("02-migrate-closed", [b.name, "thread"], 30_000);
-      expect(r.b.connectRv).toBe(0);
+      expect([0, -115 /* EINPROGRESS */]).toContain(r.b.connectRv);
       expect(r.b.upOk).toBe(true);
       expect(r.b.downOk).toBe(true);
       expect(r.b.wrk).not.toBe(r.aWrk);

@@ -19,7 +19,7 @@
  */
 import { isMainThread } from "node:worker_threads";
 import {
-  scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, acceptWithin, transfer, randomPayload,
+  scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, connectedPair, transfer, randomPayload,
   equalBytes, counters, workerCounters, socketCount, loopback, encodeEndpoint, nowMs,
 } from "./lib.ts";
 import { listenTcpAnyPort, Attr, O_NONBLOCK, SHUT_WR, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
@@ -37,10 +37,7 @@ function owner(d: Data) {
   const wrk = check("vlsb_worker_register", raw.vlsb_worker_register());
   const poller = new Poller();
   const { handle: l, port } = listenTcpAnyPort(loopback(0), d.backend);
-  const c = check("vlsb_create", raw.vlsb_create(0, 0));
-  check("vlsb_connect", raw.vlsb_connect(c, encodeEndpoint(loopback(port))));
-  check("vlsb_attr", raw.vlsb_attr(c, Attr.SET_FLAGS, O_NONBLOCK, null));
-  const s = acceptWithin(l, 3000);
+  const { c, s } = connectedPair(l, port);
   // Bytes pending on c while the other worker tries to read it.
   const hello = new Uint8Array(new ArrayBuffer(5));
   hello.set([104, 101, 108, 108, 111]);
@@ -103,10 +100,7 @@ function readingOwner(d: Data) {
   const ctl = new Int32Array(d.ctl);
   const wrk = check("vlsb_worker_register", raw.vlsb_worker_register());
   const { handle: l, port } = listenTcpAnyPort(loopback(0), d.backend);
-  const c = check("vlsb_create", raw.vlsb_create(0, 0));
-  check("vlsb_connect", raw.vlsb_connect(c, encodeEndpoint(loopback(port))));
-  check("vlsb_attr", raw.vlsb_attr(c, Attr.SET_FLAGS, O_NONBLOCK, null));
-  const s = acceptWithin(l, 3000);
+  const { c, s } = connectedPair(l, port);
   Atomics.store(ctl, 2, c);
   Atomics.store(ctl, 0, 1);
   stage("read the session in a loop while the other worker's close is pending");

@@ -11,10 +11,10 @@
  */
 import { isMainThread } from "node:worker_threads";
 import {
-  scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, acceptWithin, transfer, randomPayload,
+  scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
   equalBytes, counters, workerCounters, socketCount, loopback, encodeEndpoint, nowMs,
 } from "./lib.ts";
-import { listenTcpAnyPort, Attr, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, Attr, type BackendName } from "../../../src/native/vls.ts";
 import { initApp } from "./app.ts";
 
 // ctl: [0] published, [1] handle, [2] toucher done (wakes the owner)
@@ -27,7 +27,9 @@ interface Data {
 function owner(d: Data) {
   const ctl = new Int32Array(d.ctl);
   const wrk = check("vlsb_worker_register", raw.vlsb_worker_register());
-  const h = check("vlsb_create", raw.vlsb_create(0, 0)); // CLOSED, blocking
+  // CLOSED, non-blocking (its own connect later must not wait for the accept:
+  // a same-app blocking connect hangs on VPP).
+  const h = check("vlsb_create", raw.vlsb_create(0, 1));
   check("vlsb_attr", raw.vlsb_attr(h, Attr.SET_REUSEPORT, 1, null)); // gives it a socket: a clone would dup it
   Atomics.store(ctl, 1, h);
   Atomics.store(ctl, 0, 1);
@@ -39,9 +41,8 @@ function owner(d: Data) {
   const connect = raw.vlsb_connect(h, encodeEndpoint(loopback(port)));
   let dataOk = false;
   let s = -1;
-  if (connect === 0) {
-    check("vlsb_attr", raw.vlsb_attr(h, Attr.SET_FLAGS, O_NONBLOCK, null));
-    s = acceptWithin(l, 3000);
+  if (connect === 0 || connect === -Errno.EINPROGRESS) {
+    s = acceptAndFinish(h, l, 3000);
     const up = randomPayload(32 * 1024), down = randomPayload(32 * 1024);
     dataOk = equalBytes(transfer(h, s, up, 5000), up) && equalBytes(transfer(s, h, down, 5000), down);
   }

@@ -181,16 +181,13 @@ export function acceptWithin(listener: number, timeoutMs: number, poller?: Polle
 }
 
 /**
- * A connected pair on one thread: a client session connected to `port` of
- * this app's own `listener`, and the session accepted for it; both
- * non-blocking. The connect is non-blocking too (a blocking connect to a
- * listener of the same app hangs on VPP: the thread that would accept is
- * the one waiting), so it is finished by waiting for EPOLLOUT.
+ * Finishes a non-blocking connect of client `c` to this app's own
+ * `listener`: accepts the session for it and waits until `c` is writable
+ * (EPOLLOUT). Returns the accepted session, non-blocking. (A blocking
+ * connect to a listener of the same app hangs on VPP: the thread that would
+ * accept is the one waiting.)
  */
-export function connectedPair(listener: number, port: number, timeoutMs = 3000): { c: number; s: number } {
-  const c = check("vlsb_create", raw.vlsb_create(0, 1));
-  const rv = raw.vlsb_connect(c, encodeEndpoint(loopback(port)));
-  if (rv !== 0 && rv !== -Errno.EINPROGRESS) throw new Error(`vlsb_connect: ${errnoName(-rv)}`);
+export function acceptAndFinish(c: number, listener: number, timeoutMs = 3000): number {
   const s = acceptWithin(listener, timeoutMs);
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   try {
@@ -202,7 +199,22 @@ export function connectedPair(listener: number, port: number, timeoutMs = 3000):
   } finally {
     raw.vlsb_close(ep);
   }
-  return { c, s };
+  return s;
+}
+
+/** Starts a non-blocking connect of `c` to the loopback `port`: 0 or -EINPROGRESS, else throws. */
+export function connectNonBlocking(c: number, port: number): number {
+  const rv = raw.vlsb_connect(c, encodeEndpoint(loopback(port)));
+  if (rv !== 0 && rv !== -Errno.EINPROGRESS) throw new Error(`vlsb_connect: ${errnoName(-rv)}`);
+  return rv;
+}
+
+/** A connected pair on one thread: a non-blocking client connected to
+ * `port` of this app's own `listener`, and the session accepted for it. */
+export function connectedPair(listener: number, port: number, timeoutMs = 3000): { c: number; s: number } {
+  const c = check("vlsb_create", raw.vlsb_create(0, 1));
+  connectNonBlocking(c, port);
+  return { c, s: acceptAndFinish(c, listener, timeoutMs) };
 }
 
 /**
