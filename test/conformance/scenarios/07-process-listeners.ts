@@ -26,7 +26,7 @@
  *     One process, one thread: DEL of a LISTEN session from an epoll set
  *     then ADD keeps accepting (the event comes back, accept works).
  */
-import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, encodeEndpoint, acceptWithin, type Counters } from "./lib.ts";
+import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, acceptWithin, connectNonBlocking, type Counters } from "./lib.ts";
 import { initApp } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../../src/native/vls.ts";
@@ -188,10 +188,11 @@ async function delAdd(backend: any, mode: any) {
   const { handle: l, port } = listenTcpAnyPort(loopback(0), backend);
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(8 * 16));
-  const ep20 = encodeEndpoint(loopback(port));
+  // Non-blocking clients: a same-app blocking connect hangs on VPP; the
+  // listener sees the connection either way.
   const client = () => {
-    const c = check("vlsb_create", raw.vlsb_create(0, 0));
-    check("vlsb_connect", raw.vlsb_connect(c, ep20));
+    const c = check("vlsb_create", raw.vlsb_create(0, 1));
+    connectNonBlocking(c, port);
     return c;
   };
   const waitListener = (ms: number) => {
