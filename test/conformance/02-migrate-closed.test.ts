@@ -16,14 +16,17 @@ forEachBackend((b, t) => {
       expect(r.b.downOk).toBe(true);
       expect(r.b.wrk).not.toBe(r.aWrk);
       // One migration, by B, one RPC sent and served by A; nothing failed.
-      expect(r.mid).toEqual({ migrationsOk: 1, migrationsFailed: 0, migrationsTimedOut: 0, aRpcsServed: 1 });
-      expect(r.b.migrationsOk).toBe(1);
-      expect(r.b.rpcsSent).toBe(1);
+      // (VPP's VLS keeps no migration counters vlsbench can read.)
+      if (b.name === "kernel") {
+        expect(r.mid).toEqual({ migrationsOk: 1, migrationsFailed: 0, migrationsTimedOut: 0, aRpcsServed: 1 });
+        expect(r.b.migrationsOk).toBe(1);
+        expect(r.b.rpcsSent).toBe(1);
+        expect(r.b.migrationsOkAtEnd).toBe(1);
+      }
       // A clone, not a move.
       expect(r.readOnA).toBe(-107);
       expect(r.b.againOk).toBe(true);
-      expect(r.b.migrationsOkAtEnd).toBe(1);
       expect(r.closeOnA).toBe(0);
-    }, 35_000, "connects to its own listener with a blocking connect, which hangs on VPP (same app); needs connectedPair or a peer app");
+    }, 35_000);
   });
 });

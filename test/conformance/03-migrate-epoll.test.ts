@@ -15,8 +15,10 @@ forEachBackend((b, t) => {
       const { result: r } = await runScenario<any>("03-migrate-epoll", [b.name, "thread"], 30_000);
       const w = r.worker;
       expect(w.addListener).toBe(0);
-      expect(w.migrationsOkAfterUse).toBe(1);
-      expect(w.migrationsFailedAfterUse).toBe(0);
+      if (b.name === "kernel") {
+        expect(w.migrationsOkAfterUse).toBe(1);
+        expect(w.migrationsFailedAfterUse).toBe(0);
+      }
       // It works: listener readiness, then the connection's data.
       expect(w.n1).toBe(1);
       expect(w.ev1).toEqual({ events: EPOLLIN, data: 7 });
@@ -25,15 +27,19 @@ forEachBackend((b, t) => {
       expect(w.ev2).toEqual({ events: EPOLLIN, data: 8 });
       expect(w.text).toBe("ping");
       // A non-empty set does not move; both attempts failed cleanly (no timeout).
-      expect(w.waitFull).toBe(-77);
+      // Difference: VPP's epoll_wait on it returns -EINVAL, the embedded
+      // model -EBADFD (epoll_ctl: -EBADFD on both).
+      expect(w.waitFull).toBe(b.name === "vpp" ? -22 : -77);
       expect(w.ctlFull).toBe(-77);
-      expect([w.migrationsOk, w.migrationsFailed, w.migrationsTimedOut]).toEqual([1, 2, 0]);
-      expect(w.rpcsSent).toBe(3);
-      expect(r.mainRpcsServed).toBeGreaterThanOrEqual(3);
+      if (b.name === "kernel") {
+        expect([w.migrationsOk, w.migrationsFailed, w.migrationsTimedOut]).toEqual([1, 2, 0]);
+        expect(w.rpcsSent).toBe(3);
+        expect(r.mainRpcsServed).toBeGreaterThanOrEqual(3);
+      }
       // ...and still serves its owner.
       expect([0, -115 /* EINPROGRESS */]).toContain(r.connect);
       expect(r.nFull).toBe(1);
       expect(r.fullEvent).toEqual({ events: EPOLLIN, data: 42 });
-    }, 35_000, "connects to its own listener with a blocking connect, which hangs on VPP (same app); needs connectedPair or a peer app");
+    }, 35_000);
   });
 });

@@ -11,7 +11,24 @@ const EBADFD = -77;
 
 forEachBackend((b, t) => {
   describe("04 a connected session touched from another worker", () => {
-    t("-EBADFD, no crash, still usable by its owner (thread mode)", async () => {
+    const name = b.name === "vpp" ? "difference: -EBADFD, then the owner's next read of its session crashes (a VPP defect; thread mode)" : "-EBADFD, no crash, still usable by its owner (thread mode)";
+    t(name, async () => {
+      if (b.name === "vpp") {
+        // Difference, a defect of VPP's VLS (26.10-rc0): the foreign calls
+        // return -EBADFD ("migrate NOT supported"), but the failed
+        // migration frees its clone with vcl_session_free, which detaches
+        // the fifos the clone copied from the owner's session: the owner's
+        // next read of its own session crashes the process (SIGSEGV in
+        // vppcom_session_read_internal). Any one of write, read, attr,
+        // shutdown or close does it; accept, bind and epoll_ctl do not. (The
+        // clone must have been filled: when the owner does not serve the RPC,
+        // as in the close-window case below, nothing is freed.)
+        const failure = await runScenario<any>("04-foreign-connected", [b.name, "thread"], 30_000).then(() => null, (e: Error) => e.message);
+        expect(failure).toMatch(/signal SIGSEGV/);
+        expect(failure).toContain("migrate NOT supported");
+        expect(failure).toMatch(/stage: worker \d+: use the session/);
+        return;
+      }
       const { result: r } = await runScenario<any>("04-foreign-connected", [b.name, "thread"], 30_000);
       const T = r.toucher;
       const O = r.owner;
@@ -31,7 +48,7 @@ forEachBackend((b, t) => {
       expect(O.flags).toBe(0o4000);
       expect(O.closes).toEqual([0, 0, 0]);
       expect(O.migrationsOk).toBe(0);
-    }, 35_000, "connects to its own listener with a blocking connect, which hangs on VPP (same app); needs connectedPair or a peer app");
+    }, 35_000);
 
     t("a foreign close that cannot migrate does not disturb the owner meanwhile (thread mode, rpc_timeout_ms=300)", async () => {
       const { result: r } = await runScenario<any>("04-foreign-connected", [b.name, "thread", "close-window"], 30_000);
@@ -42,6 +59,6 @@ forEachBackend((b, t) => {
       expect(r.owner.reads["-77"] ?? 0).toBe(0);
       expect(r.owner.after).toBe(true);
       expect(r.owner.closes).toEqual([0, 0, 0]);
-    }, 35_000, "connects to its own listener with a blocking connect, which hangs on VPP (same app); needs connectedPair or a peer app; also rpc_timeout_ms is the embedded model's option (VPP's RPC timeout is fixed)");
+    }, 35_000);
   });
 });

@@ -71,6 +71,8 @@ function toucher(d: Data) {
   const attr = timed(() => raw.vlsb_attr(h, Attr.GET_FLAGS, 0, null));
   stage("connect the blocked owner's session");
   const connect = timed(() => raw.vlsb_connect(h, encodeEndpoint(loopback(port))));
+  // Also as a stage line: on VPP the owner's process does not live to print the result.
+  stage(`toucher: attr ${attr.rv} in ${attr.ms} ms, connect ${connect.rv} in ${connect.ms} ms`);
   const c = workerCounters(counters(), wrk);
   raw.vlsb_close(l);
   Atomics.store(ctl, 2, 1);
