@@ -37,6 +37,8 @@ const SLOT_MASK = 0xffffff;
 export const CLAIM_SLOTS = 65536;
 /** Set on a claim by a worker that got an event of a session another holds. */
 const MISSED = 0x40000000;
+/** A claim taken for good at stop by the worker that closes the session. */
+const CLOSED_AT_STOP = 0x20000000;
 
 /** Where accepted sessions go: every set in `targets`, round robin. */
 export interface EchoLoopSetup {
@@ -208,5 +210,19 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     }
     for (const h of held) serveHeld(h, slotOf(h), EPOLLOUT);
   }
-  for (let i = 0; i < known.length; i++) if (known[i]) close(known[i] - 1);
+  // Stop: close what this worker knows, each session once across workers.
+  // In single mode several workers may know one session (its events reach
+  // any of them), and two closes of one handle at once are unsafe on VPP
+  // (26.10-rc0: vls_close re-reads the session after the first close freed
+  // it, and crashes). So a worker closes a session only if it can claim it,
+  // and the claim stays taken.
+  for (let i = 0; i < known.length; i++) {
+    if (!known[i]) continue;
+    const h = known[i] - 1;
+    const c = slotOf(h);
+    const v = Atomics.compareExchange(claims, c, 0, CLOSED_AT_STOP);
+    if (v !== 0 && (v & ~MISSED) !== me) continue;
+    close(h);
+    Atomics.store(claims, c, CLOSED_AT_STOP);
+  }
 }

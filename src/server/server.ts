@@ -84,7 +84,12 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
       raw.vlsb_reap_children();
       const native = countersSnapshot();
       raw.vlsb_close(ep);
-      raw.vlsb_close(listener);
+      // On VPP the parent's copy of the listener may be gone already: its
+      // listening stopped when the children started theirs, and VPP's
+      // unlisten reply freed the VCL session under it; vls_close would then
+      // dereference it (VPP 26.10-rc0 crashes in vls_unshare_session). The
+      // app's detach below releases it either way.
+      if (cfg.backend !== "vpp") raw.vlsb_close(listener);
       raw.vlsb_app_fini();
       return { workers: [], native, rpcLatencyNs: [], rpcLatency: histogramOfNs([]), childPids: pids };
     },

@@ -8,12 +8,6 @@ import { runScenario } from "./run-scenario.ts";
 const CONNS = 64;
 const SIZE = 64 * 1024;
 const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
-/** Found on VPP, not fixed yet (README: Real VPP). */
-const VPP_GAPS: Record<string, string | undefined> = {
-  single: "the scenario process crashes (SIGSEGV at address 0) when the server stops on VPP after the echoes: not analysed yet",
-  process: "the server crashes (SIGSEGV) when it stops in process mode on VPP, in the CLI too: not analysed yet",
-};
-
 forEachBackend((b, t) => {
   describe("01 echo integrity", () => {
     for (const mode of ["single", "thread", "process"])
@@ -58,6 +52,6 @@ forEachBackend((b, t) => {
           for (const w of others) expect(w.listenerStarts).toBe(1); // started on the child's epoll ADD
           console.log(`process mode accepts per child: ${others.map((w: any) => w.accepts).join(", ")}`);
         }
-      }, 50_000, VPP_GAPS[mode]);
+      }, 50_000);
   });
 });
