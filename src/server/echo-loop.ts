@@ -24,7 +24,7 @@
  */
 import { raw } from "../native/ffi.ts";
 import { Errno } from "../native/errno.ts";
-import { EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLERR, EPOLLHUP, EPOLL_CTL_ADD, EPOLL_CTL_MOD, O_NONBLOCK } from "../native/vls.ts";
+import { Attr, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLERR, EPOLLHUP, EPOLL_CTL_ADD, EPOLL_CTL_MOD, O_NONBLOCK } from "../native/vls.ts";
 import type { EchoCounters } from "./protocol.ts";
 
 /** Epoll data marking the listener. */
@@ -37,6 +37,10 @@ const SLOT_MASK = 0xffffff;
 export const CLAIM_SLOTS = 65536;
 /** Set on a claim by a worker that got an event of a session another holds. */
 const MISSED = 0x40000000;
+/** control[] index of the accept lock (worker id + 1, | MISSED). */
+const ACCEPT_LOCK = 4;
+/** control[] index of the wait lock (worker id + 1 of the worker in epoll_wait, or 0). */
+const WAIT_LOCK = 5;
 /** A claim taken for good at stop by the worker that closes the session. */
 const CLOSED_AT_STOP = 0x20000000;
 
@@ -50,6 +54,9 @@ export interface EchoLoopSetup {
   /** Per-session claims shared by every worker (see the top). */
   claims: Int32Array;
   maxConnections: number;
+  /** See acceptAll: never call accept on an empty backlog, and see
+   * waitForEvents: one worker at a time in epoll_wait. */
+  acceptFromBacklogOnly?: boolean;
 }
 
 /** Runs until control[0] becomes 1, counting into `counters`. */
@@ -79,31 +86,62 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     forget(h);
   };
 
+  /** Accepts one session; false when there was none (or on an error). */
+  const acceptOne = (): boolean => {
+    counters.ffiCalls++;
+    const h = raw.vlsb_accept(listener, null, O_NONBLOCK);
+    if (h < 0) {
+      if (h !== -Errno.EAGAIN) counters.errors++;
+      return false;
+    }
+    if (Atomics.add(control, 3, 1) >= maxConnections) {
+      // Over the cap: refused and counted, never allowed to exhaust memory.
+      Atomics.sub(control, 3, 1);
+      counters.ffiCalls++;
+      raw.vlsb_close(h);
+      counters.refused++;
+      return true;
+    }
+    const target = targets[rr++ % targets.length];
+    counters.ffiCalls++;
+    if (raw.vlsb_epoll_ctl(target, EPOLL_CTL_ADD, h, EPOLLIN | EPOLLRDHUP, h) < 0) {
+      counters.errors++;
+      raw.vlsb_close(h);
+      Atomics.sub(control, 3, 1);
+      return true;
+    }
+    counters.accepted++;
+    return true;
+  };
+
+  const backlog = () => {
+    counters.ffiCalls++;
+    return raw.vlsb_attr(listener, Attr.GET_NREAD, 0, null);
+  };
+
+  // VPP single mode with several workers: a non-blocking vls_accept that
+  // finds the backlog empty while the shared message queue holds events
+  // drains that queue itself, inside VLS's wait hooks, without the queue
+  // lock another thread's epoll_wait holds: the queue's ring is consumed
+  // by two threads at once ("svm_msg_q_free_msg: message out of order"),
+  // events are lost and connections stall (26.10-rc0). So accept only
+  // while the listener reports a backlog (GET_NREAD), one worker at a
+  // time; a worker that finds the lock taken marks it MISSED and the holder
+  // looks again before letting go.
   const acceptAll = () => {
+    if (!s.acceptFromBacklogOnly) {
+      while (acceptOne());
+      return;
+    }
     for (;;) {
-      counters.ffiCalls++;
-      const h = raw.vlsb_accept(listener, null, O_NONBLOCK);
-      if (h < 0) {
-        if (h !== -Errno.EAGAIN) counters.errors++;
-        return;
-      }
-      if (Atomics.add(control, 3, 1) >= maxConnections) {
-        // Over the cap: refused and counted, never allowed to exhaust memory.
-        Atomics.sub(control, 3, 1);
-        counters.ffiCalls++;
-        raw.vlsb_close(h);
-        counters.refused++;
-        continue;
-      }
-      const target = targets[rr++ % targets.length];
-      counters.ffiCalls++;
-      if (raw.vlsb_epoll_ctl(target, EPOLL_CTL_ADD, h, EPOLLIN | EPOLLRDHUP, h) < 0) {
-        counters.errors++;
-        raw.vlsb_close(h);
-        Atomics.sub(control, 3, 1);
-        continue;
-      }
-      counters.accepted++;
+      const v = Atomics.compareExchange(control, ACCEPT_LOCK, 0, me);
+      if (v === 0) break;
+      if (Atomics.compareExchange(control, ACCEPT_LOCK, v, v | MISSED) === v) return;
+    }
+    for (;;) {
+      Atomics.and(control, ACCEPT_LOCK, ~MISSED);
+      while (backlog() > 0 && acceptOne());
+      if (Atomics.compareExchange(control, ACCEPT_LOCK, me, 0) === me) return;
     }
   };
 
@@ -183,6 +221,11 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
         // Backpressure: keep only the unsent rest (a copy), stop reading.
         pending[i] = buf.slice(sent, r);
         counters.ffiCalls++;
+        // In single mode h may sit in another worker's set: then this MOD
+        // names the wrong set and is refused (EINVAL on VPP), and the held
+        // retry after each wait sends the rest instead. Naming h's own set
+        // was tried on VPP and did worse (4 workers, --pipeline 4 --size
+        // 64-64k: 15k msgs/s and more stalls, against 44k).
         raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, EPOLLOUT | EPOLLRDHUP, h);
         return;
       }
@@ -195,9 +238,31 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     }
   };
 
+  // VPP single mode with several workers: VLS lets one thread at a time
+  // into epoll_wait (its queue mutex), but a thread blocked on that mutex
+  // already holds VLS's pool read lock, and with two or more blocked there
+  // the pool lock is never free: accept's pool write lock (a reader-first
+  // spin lock) starves and the acceptor hangs (26.10-rc0). So the workers
+  // take turns here, outside VLS, and only the one in epoll_wait is inside.
+  const waitForEvents = (): number => {
+    if (!s.acceptFromBacklogOnly) return raw.vlsb_epoll_wait(ep, evs, MAX_EVENTS, WAIT_MS);
+    for (;;) {
+      const v = Atomics.compareExchange(control, WAIT_LOCK, 0, me);
+      if (v === 0) break;
+      if (Atomics.load(control, 0) !== 0) return 0;
+      Atomics.wait(control, WAIT_LOCK, v, WAIT_MS);
+    }
+    try {
+      return raw.vlsb_epoll_wait(ep, evs, MAX_EVENTS, WAIT_MS);
+    } finally {
+      Atomics.store(control, WAIT_LOCK, 0);
+      Atomics.notify(control, WAIT_LOCK, 1);
+    }
+  };
+
   while (Atomics.load(control, 0) === 0) {
     counters.ffiCalls++;
-    const n = raw.vlsb_epoll_wait(ep, evs, MAX_EVENTS, WAIT_MS);
+    const n = waitForEvents();
     if (n < 0) {
       if (n === -Errno.EINTR) break;
       counters.errors++;

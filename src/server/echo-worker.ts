@@ -34,7 +34,7 @@ try {
   Atomics.add(control, 1, 1);
   post({ type: "ready", id: init.id, vclWorker: counters.vclWorker });
   const targets = init.mode === "thread" ? [ep] : init.epolls;
-  runEchoLoop({ id: init.id, ep, listener: init.listener, targets, control, claims: new Int32Array(init.claims), maxConnections: init.maxConnections }, counters);
+  runEchoLoop({ id: init.id, ep, listener: init.listener, targets, control, claims: new Int32Array(init.claims), maxConnections: init.maxConnections, acceptFromBacklogOnly: init.acceptFromBacklogOnly }, counters);
   if (init.mode === "thread") {
     raw.vlsb_close(ep);
     raw.vlsb_close(init.listener);

@@ -21,8 +21,13 @@ export interface EchoWorkerInit {
   /** Thread mode: the listener is already bound (bind would fail). */
   bound: boolean;
   /** Int32Array on a SharedArrayBuffer: [0] 1 = stop, [1] workers ready,
-   * [2] workers failed, [3] live connections (for the cap). */
+   * [2] workers failed, [3] live connections (for the cap), [4] and [5] the accept
+   * and wait locks of `acceptFromBacklogOnly`. */
   control: SharedArrayBuffer;
+  /** Accept only while the listener reports a backlog, one worker at a
+   * time, and wait for events one worker at a time (VPP single mode with
+   * several workers; see echo-loop.ts). */
+  acceptFromBacklogOnly: boolean;
   /** Int32Array on a SharedArrayBuffer shared by every worker: per session
    * (by handle, hashed), the id + 1 of the worker serving it now, or 0. */
   claims: SharedArrayBuffer;

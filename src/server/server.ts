@@ -106,7 +106,7 @@ function alive(pid: number): boolean {
 }
 
 async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
-  const control = new SharedArrayBuffer(16);
+  const control = new SharedArrayBuffer(32);
   const ctl = new Int32Array(control);
   const claims = new SharedArrayBuffer(4 * CLAIM_SLOTS);
   const inits: EchoWorkerInit[] = [];
@@ -142,6 +142,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     inits.push({
       id: i, backend: cfg.backend, mode: cfg.mode as "single" | "thread", listener, pollsListener: cfg.mode === "thread" || i === 0, epolls, bindHost: cfg.host, bindPort: port,
       bound, control, claims, maxConnections: cfg.maxConnections,
+      acceptFromBacklogOnly: cfg.backend === "vpp" && cfg.mode === "single" && cfg.workers > 1,
     });
   }
   for (const init of inits) init.bindPort = port;
