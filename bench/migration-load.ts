@@ -6,7 +6,7 @@
  * a busy owner as they would in a loaded server; load threads run their own.
  */
 import { raw, check } from "../src/native/ffi.ts";
-import { listenTcpAnyPort, encodeEndpoint, EPOLLIN, EPOLL_CTL_ADD, O_NONBLOCK } from "../src/native/vls.ts";
+import { listenTcpAnyPort, encodeEndpoint, EPOLLIN, EPOLL_CTL_ADD, O_NONBLOCK, type BackendName } from "../src/native/vls.ts";
 
 const EAGAIN = 11;
 const EINPROGRESS = 115;
@@ -23,8 +23,9 @@ export class PingPong {
   private inFlight = false;
   private back = 0;
 
-  constructor() {
-    const { handle: listener, port } = listenTcpAnyPort({ host: "127.0.0.1", port: 0 }, "kernel");
+  /** Non-blocking connect and accept (a same-app blocking connect hangs on VPP). */
+  constructor(backend: BackendName) {
+    const { handle: listener, port } = listenTcpAnyPort({ host: "127.0.0.1", port: 0 }, backend);
     try {
       this.client = check("vlsb_create", raw.vlsb_create(0, 1));
       const rv = raw.vlsb_connect(this.client, encodeEndpoint({ host: "127.0.0.1", port }));
@@ -59,7 +60,7 @@ export class PingPong {
     }
     if (!this.inFlight && raw.vlsb_write(this.client, this.msg, MSG) === MSG) this.inFlight = true;
     const n = raw.vlsb_read(this.server, this.buf, this.buf.length);
-    if (n > 0) check("vlsb_write", raw.vlsb_write(this.server, this.buf, n));
+    if (n > 0) check("vlsb_write", raw.vlsb_write(this.server, this.buf, n)); // 64 B: fits
   }
 
   close(): void {
@@ -69,8 +70,8 @@ export class PingPong {
 }
 
 /** Runs a PingPong on a fresh epoll set until `stop()` is true; returns its round trips. */
-export function runLoad(stop: () => boolean): number {
-  const pp = new PingPong();
+export function runLoad(backend: BackendName, stop: () => boolean): number {
+  const pp = new PingPong(backend);
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   pp.watch(ep);
   const evs = new Uint32Array(new ArrayBuffer(16 * 4));

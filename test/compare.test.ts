@@ -25,7 +25,7 @@ describe("bench --compare --quick (kernel; VPP not found)", () => {
   test("exits 0 and prints its progress per run", () => {
     expect(run.code).toBe(0);
     for (let k = 1; k <= 6; k++) expect(run.stderr).toContain(`[${k}/6] kernel `);
-    expect(run.stderr).toMatch(/migration cost \(kernel, thread mode\): RPC p50 [\d.]+ us/);
+    expect(run.stderr).toMatch(/migration cost \(kernel, thread mode, busy owner \+ 1 load thread\): call p50 [\d.]+ us, p99 [\d.]+ us; RPC p50 [\d.]+ us/);
   });
 
   test("the table has every column and a row per mode and load point, the best marked", () => {
@@ -70,11 +70,15 @@ describe("bench --compare --quick (kernel; VPP not found)", () => {
     expect(j.plan).toMatchObject({ quick: true, modes: MODES });
     expect(j.machine.cores).toBeGreaterThan(0);
     expect(j.machine.bun).toBe(Bun.version);
-    expect(j.migration).toMatchObject({ backend: "kernel", sessions: 300, ok: 300, failed: 0 });
-    expect(j.migration.loadThreads).toBeGreaterThan(0);
-    expect(j.migration.rpcNs.length).toBe(300);
-    expect(j.migration.rpcLatency.count).toBe(300);
-    expect(j.migration.rpcLatency.us.p50).toBeGreaterThan(0);
+    expect(j.version).toBe(2);
+    expect(j.migrations).toHaveLength(1);
+    const m = j.migrations[0];
+    expect(m).toMatchObject({ backend: "kernel", sessions: 300, ok: 300, failed: 0, loadThreads: 1, counted: 300 });
+    expect(m.rpcNs.length).toBe(300);
+    expect(m.rpcLatency.count).toBe(300);
+    expect(m.callLatency.count).toBe(300);
+    expect(m.rpcLatency.us.p50).toBeGreaterThan(0);
+    expect(run.stdout).toMatch(/^kernel +p50 [\d.]+ us, p99 [\d.]+ us, 300 ok, 0 failed; RPC p50/m);
   });
 
   const chromium = findChromium();

@@ -59,6 +59,11 @@ export async function compareMain(argv: string[]): Promise<number> {
   const result = await runCompare(plan, (line) => process.stderr.write(line + "\n"));
   const rows = result.runs.map(rowOf);
   process.stdout.write(compareTable(rows) + "\n");
+  if (result.migrations.length) process.stdout.write("\nmigration under load (thread mode, busy owner + 1 load thread), the migrating call:\n");
+  for (const m of result.migrations) {
+    const rpc = m.rpcLatency.count ? `; RPC p50 ${m.rpcUs.p50.toFixed(1)} us, p99 ${m.rpcUs.p99.toFixed(1)} us` : "; RPC not observable";
+    process.stdout.write(`${m.backend.padEnd(8)} p50 ${m.callUs.p50.toFixed(1)} us, p99 ${m.callUs.p99.toFixed(1)} us, ${m.ok} ok, ${m.failed} failed${rpc}\n`);
+  }
   for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(`(${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   const vppVersion = result.runs.map((r) => r.report.config?.vppVersion).find((v) => typeof v === "string") ?? null;

@@ -7,8 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { COLUMNS, bestOf, type Row } from "./rows.ts";
-import { LADDER, spectrumOfHistogram, spectrumOfList } from "./spectrum.ts";
+import { COLUMNS, bestOf, cellText, contentionText, type Row } from "./rows.ts";
+import { LADDER, spectrumOfHistogram } from "./spectrum.ts";
 import type { CompareResult } from "./run.ts";
 import type { Machine } from "./machine.ts";
 
@@ -27,16 +27,19 @@ export function compareHtml(result: CompareResult, rows: Row[], machine: Machine
     ladder: LADDER,
     spectra: result.runs.map((run, i) => ({ label: rows[i].label, point: run.point, y: spectrumOfHistogram(run.report.histogram) })),
     throughput: rows.map((r) => ({ label: barLabel(r), v: r.msgsPerSec })),
-    rpc: result.migration ? [{ label: `${result.migration.backend ?? "kernel"}: clone-and-share RPC`, y: result.migration.rpcLatency ? spectrumOfHistogram(result.migration.rpcLatency.histogram) : spectrumOfList(result.migration.rpcNs ?? []) }] : [],
+    rpc: (result.migrations ?? []).flatMap((m) => [
+      { label: `${m.backend}: migrating call`, y: spectrumOfHistogram(m.callLatency.histogram) },
+      ...(m.rpcLatency.count ? [{ label: `${m.backend}: clone-and-share RPC`, y: spectrumOfHistogram(m.rpcLatency.histogram) }] : []),
+    ]),
     accepts: rows.filter((r) => r.point === "closed").flatMap((r) => r.accepts.map((a, k) => ({ label: `${r.backend} ${r.mode}\nworker ${k}`, v: a }))),
   };
   const bests = COLUMNS.map((c) => bestOf(rows, c));
   const thead = `<tr><th>run</th>${COLUMNS.map((c) => `<th>${esc(c.name)}</th>`).join("")}<th>lock contention</th></tr>`;
   const tbody = rows
     .map((r, i) => `<tr><td>${esc(r.label)}</td>${COLUMNS.map((c, k) => {
-      const v = c.name === "accepts min/max" ? `${r.acceptsMin}/${r.acceptsMax}` : c.fmt(c.get(r));
+      const v = cellText(c, r);
       return `<td class="${bests[k].has(i) ? "best" : ""}">${esc(v)}</td>`;
-    }).join("")}<td>${esc(Object.entries(r.contention).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}%`).join(", ") || "no VLS lock taken")}</td></tr>`)
+    }).join("")}<td>${esc(contentionText(r, ", "))}</td></tr>`)
     .join("\n");
   const json = JSON.stringify(data).replace(/</g, "\\u003c");
   return `<!doctype html>

@@ -73,6 +73,6 @@
   spectrumChart(byId("spectrum-closed"), "Latency by percentile, closed loop", D.spectra.filter((s) => s.point === "closed"));
   spectrumChart(byId("spectrum-rate"), "Latency by percentile, fixed rate (corrected for coordinated omission)", D.spectra.filter((s) => s.point === "rate"));
   barChart(byId("throughput"), "Throughput", D.throughput, "msgs/s");
-  if (D.rpc.length) spectrumChart(byId("rpc"), "Migration: clone-and-share RPC latency under load (thread mode)", D.rpc);
+  if (D.rpc.length) spectrumChart(byId("rpc"), "Migration under load (thread mode): the migrating call, and the RPC where observable", D.rpc);
   barChart(byId("accepts"), "Accepts per worker (closed loop): listener sharing", D.accepts, "accepts");
 })();

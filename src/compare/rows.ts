@@ -61,8 +61,8 @@ export function rowOf(run: CompareRun): Row {
     rpcP50: percentileUs(rpc, 50),
     rpcP99: percentileUs(rpc, 99),
     contention,
-    acceptsMin: accepts.length ? Math.min(...accepts) : 0,
-    acceptsMax: accepts.length ? Math.max(...accepts) : 0,
+    acceptsMin: accepts.length ? Math.min(...accepts) : NaN,
+    acceptsMax: accepts.length ? Math.max(...accepts) : NaN,
     accepts,
   };
 }
@@ -82,6 +82,19 @@ export const COLUMNS: { name: string; get: (r: Row) => number; better: "high" | 
   { name: "rpc p99 us", get: (r) => r.rpcP99, better: "low", fmt: (v) => (Number.isNaN(v) ? "-" : v.toFixed(1)) },
   { name: "accepts min/max", get: (r) => (r.acceptsMax ? r.acceptsMin / r.acceptsMax : NaN), better: "high", fmt: () => "" },
 ];
+
+/** The text of one cell. Accepts are unknown ("-") where no worker counts
+ * them (process mode on VPP: the forked children are VPP's). */
+export function cellText(c: (typeof COLUMNS)[number], r: Row): string {
+  if (c.name !== "accepts min/max") return c.fmt(c.get(r));
+  return Number.isNaN(r.acceptsMax) ? "-" : `${r.acceptsMin}/${r.acceptsMax}`;
+}
+
+/** Contended share per VLS lock; VPP's VLS keeps no lock counters. */
+export function contentionText(r: Row, sep: string): string {
+  if (r.backend === "vpp") return "not observable (VPP's VLS keeps no lock counters)";
+  return Object.entries(r.contention).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}%`).join(sep) || "no VLS lock taken";
+}
 
 /** Indexes of the best rows per column (ties all marked), per load point,
  * where at least two runs at that point have a value. */

@@ -20,12 +20,6 @@ export function spectrumOfHistogram(encoded: string): (number | null)[] {
 /** The p-th percentile (0..100) in µs of ascending ns values. */
 const atSorted = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] / 1000;
 
-/** Spectrum of a list of ns values. */
-export function spectrumOfList(ns: number[]): (number | null)[] {
-  const s = [...ns].sort((a, b) => a - b);
-  return onLadder(s.length, (p) => atSorted(s, p));
-}
-
 /** p-th percentile (0..100) of a list of ns values, in µs (NaN when empty). */
 export function percentileUs(ns: number[], p: number): number {
   return ns.length ? atSorted([...ns].sort((a, b) => a - b), p) : NaN;

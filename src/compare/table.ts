@@ -1,6 +1,6 @@
 /** The side-by-side text table of a comparison; the best value per column
  * (among runs at the same load point) is marked with '*'. */
-import { COLUMNS, bestOf, type Row } from "./rows.ts";
+import { COLUMNS, bestOf, cellText, contentionText, type Row } from "./rows.ts";
 
 /** Renders rows as a fixed-width table plus a lock-contention block. */
 export function compareTable(rows: Row[]): string {
@@ -8,11 +8,11 @@ export function compareTable(rows: Row[]): string {
   const bests = COLUMNS.map((c) => bestOf(rows, c));
   const cells = rows.map((r, i) => [
     r.label,
-    ...COLUMNS.map((c, k) => (c.name === "accepts min/max" ? `${r.acceptsMin}/${r.acceptsMax}` : c.fmt(c.get(r))) + (bests[k].has(i) ? "*" : " ")),
+    ...COLUMNS.map((c, k) => cellText(c, r) + (bests[k].has(i) ? "*" : " ")),
   ]);
   const all = [header, ...cells];
   const w = header.map((_, i) => Math.max(...all.map((row) => row[i].length)));
   const lines = all.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "));
-  const locks = rows.map((r) => `${r.label.padEnd(w[0])}  ` + (Object.entries(r.contention).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}%`).join("  ") || "no VLS lock taken"));
+  const locks = rows.map((r) => `${r.label.padEnd(w[0])}  ` + contentionText(r, "  "));
   return [...lines, "", "lock contention (contended / acquired) per lock:", ...locks].join("\n");
 }
