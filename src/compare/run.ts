@@ -110,7 +110,7 @@ export async function runCompare(plan: ComparePlan, progress: (line: string) => 
         }
         const m = JSON.parse(out.trim().split("\n").pop()!) as MigrationRun;
         migrations.push(m);
-        const rpc = Number.isNaN(m.rpcUs.p50) ? "RPC not observable" : `RPC p50 ${m.rpcUs.p50.toFixed(1)} us, p99 ${m.rpcUs.p99.toFixed(1)} us`;
+        const rpc = !m.rpcLatency.count ? "RPC not observable" : `RPC p50 ${m.rpcUs.p50.toFixed(1)} us, p99 ${m.rpcUs.p99.toFixed(1)} us`;
         progress(`migration cost (${backend}, thread mode, busy owner + ${m.loadThreads} load thread): call p50 ${m.callUs.p50.toFixed(1)} us, p99 ${m.callUs.p99.toFixed(1)} us; ${rpc}`);
       }
     return { version: 2, plan, runs, migrations, notes };
