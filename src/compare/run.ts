@@ -75,8 +75,8 @@ export async function runCompare(plan: ComparePlan, progress: (line: string) => 
     }
     return true;
   });
-  const duration = plan.quick ? "1s" : "4s";
-  const warmup = plan.quick ? "0.5s" : "1s";
+  const duration = plan.quick ? "0.8s" : "4s";
+  const warmup = plan.quick ? "0.3s" : "1s";
   const tmp = mkdtempSync(join(tmpdir(), "vlsbench-compare-"));
   const combos = backends.flatMap((backend) => plan.modes.map((mode) => ({ backend, mode })));
   const total = combos.length * 2;
