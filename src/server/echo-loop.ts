@@ -44,6 +44,17 @@ const WAIT_LOCK = 5;
 /** A claim taken for good at stop by the worker that closes the session. */
 const CLOSED_AT_STOP = 0x20000000;
 
+/** Takes the lock word arr[i] for `me` (or finds it already held by me):
+ * true. If another holds it, sets MISSED on it for the holder, who looks
+ * again before letting go: false. */
+function takeOrMarkMissed(arr: Int32Array, i: number, me: number): boolean {
+  for (;;) {
+    const v = Atomics.compareExchange(arr, i, 0, me);
+    if (v === 0 || (v & ~MISSED) === me) return true;
+    if (Atomics.compareExchange(arr, i, v, v | MISSED) === v) return false;
+  }
+}
+
 /** Where accepted sessions go: every set in `targets`, round robin. */
 export interface EchoLoopSetup {
   id: number;
@@ -133,11 +144,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
       while (acceptOne());
       return;
     }
-    for (;;) {
-      const v = Atomics.compareExchange(control, ACCEPT_LOCK, 0, me);
-      if (v === 0) break;
-      if (Atomics.compareExchange(control, ACCEPT_LOCK, v, v | MISSED) === v) return;
-    }
+    if (!takeOrMarkMissed(control, ACCEPT_LOCK, me)) return;
     for (;;) {
       Atomics.and(control, ACCEPT_LOCK, ~MISSED);
       while (backlog() > 0 && acceptOne());
@@ -159,11 +166,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
    * worker holds it, marks it MISSED so that worker serves it once more. */
   const serveClaimed = (h: number, ev: number) => {
     const c = slotOf(h);
-    for (;;) {
-      const v = Atomics.compareExchange(claims, c, 0, me);
-      if (v === 0 || (v & ~MISSED) === me) break;
-      if (Atomics.compareExchange(claims, c, v, v | MISSED) === v) return;
-    }
+    if (!takeOrMarkMissed(claims, c, me)) return;
     serveHeld(h, c, ev);
   };
 
