@@ -3,10 +3,10 @@
 // the middle of a 2 s run at 2000 msgs/s:
 // - open loop without a window: the client keeps sending on schedule (it is
 //   never blocked: the socket buffers absorb the stall), so no burst follows
-//   the stall: at most 40 first bytes are written in any one millisecond
-//   (2 are scheduled; catching up the stall's 400 would put hundreds
-//   there), 99% of sends lag their intended times by less than 20 ms
-//   (a tenth of the stall), and the stall shows in the corrected latency;
+//   the stall: at most 100 first bytes are written in any one millisecond
+//   (2 are scheduled; catching up the stall's 400 would put them all
+//   there), 99% of sends lag their intended times by less than 50 ms
+//   (a quarter of the stall), and the stall shows in the corrected latency;
 // - with --pipeline 1 (wrk2's model) the messages due during the stall wait
 //   in the client: their latency from the intended time (corrected) shows
 //   the stall, their latency from the actual send (uncorrected) does not.
@@ -31,6 +31,27 @@ describe("schedule arithmetic", () => {
     expect(seen).toEqual([[0, 1e9 + 2e6], [1, 1e9 + 3e6], [0, 1e9 + 6e6], [1, 1e9 + 7e6]]);
     expect(s.intendedNs(1, 0)).toBe(1e9 + 6e6);
     expect(s.index(1, 1)).toBe(7);
+  });
+
+  test("advanceTo: counting many due messages at once gives what stepping one by one gives", () => {
+    // 5 connections in all, this worker owns global 1..3; 3 Mmsgs/s; a few
+    // steps are walked, big jumps counted arithmetically: same counts, same cursor.
+    const mk = () => new Schedule(1e9, 3e6, 5, 1, 3, 200_000);
+    const bulk = mk();
+    const step = mk();
+    const fromBulk = [0, 0, 0];
+    const fromStep = [0, 0, 0];
+    for (const now of [1e9 - 1, 1e9 + 1e3, 1e9 + 1234, 1e9 + 5e6, 1e9 + 5e6 + 7, 1e9 + 20e6 + 333, 1e9 + 1e12]) {
+      bulk.advanceTo(now, (c, n) => (fromBulk[c] += n));
+      while (step.nextNs <= now) {
+        fromStep[step.j]++;
+        step.advance();
+      }
+      expect(fromBulk).toEqual(fromStep);
+      expect([bulk.j, bulk.nextNs]).toEqual([step.j, step.nextNs]);
+    }
+    // Every one of the worker's messages below g1 was due exactly once.
+    expect(fromBulk.reduce((a, b) => a + b, 0)).toBe(3 * 40_000);
   });
 
   test("measured range: warm-up excluded, duration or count", () => {
@@ -79,8 +100,13 @@ describe("a 200 ms server stall at a fixed rate", () => {
     expect(j.rate.asked).toBe(2000);
     expect(j.rate.sent).toBeGreaterThan(2000 * 0.98);
     expect(j.rate.sent).toBeLessThan(2000 * 1.02);
-    expect(j.pacing.peakSendsPerMs).toBeLessThanOrEqual(40);
-    expect(j.pacing.lagUs.p99).toBeLessThan(20_000);
+    console.log(`stall, open loop: sent ${j.rate.sent.toFixed(1)}/s, peak ${j.pacing.peakSendsPerMs} sends/ms, lag p99 ${j.pacing.lagUs.p99.toFixed(0)} us, corrected max ${j.latencyUs.corrected.max.toFixed(0)} us`);
+    // Bounds with room for the generator's own hiccups on a noisy 2-core
+    // machine (a 30 ms pause puts 60 due sends in one millisecond), far
+    // from what catching up the stall would show (400 sends at once, 10%
+    // of sends lagging up to 200 ms).
+    expect(j.pacing.peakSendsPerMs).toBeLessThanOrEqual(100);
+    expect(j.pacing.lagUs.p99).toBeLessThan(50_000);
     expect(j.latencyUs.corrected.max).toBeGreaterThanOrEqual(150_000);
     expect(j.latencyUs.p99).toBe(j.latencyUs.corrected.p99);
   }, 40_000);
@@ -120,7 +146,11 @@ describe("a rate the server cannot keep up with", () => {
     // claim several times the rate that was really echoed).
     expect(j.durationSec).toBeGreaterThan(3);
     expect(j.msgsPerSec).toBeCloseTo(j.messages / j.durationSec, 3);
-    expect(j.msgsPerSec).toBeLessThan(j.rate.achieved * 3);
+    // The generator's own schedule bookkeeping does not eat the loop at an
+    // asked rate far beyond reach: echoes come as fast inside the window as
+    // in the drain after it (they came 3x slower when every due message was
+    // stepped one by one).
+    expect(j.msgsPerSec).toBeLessThan(j.rate.achieved * 2);
     expect(j.errors).toEqual({ connect: 0, read: 0, write: 0, verify: 0, timeout: 1 });
     expect(j.messages).toBeGreaterThan(100);
   }, 70_000);

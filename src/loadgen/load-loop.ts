@@ -277,6 +277,14 @@ export function runLoop(init: LoadWorkerInit, o: OpenedConnections, post: (t: Wo
     }
   };
 
+  /** n more of connection c's messages are due now. */
+  const onDue = (c: number, n: number) => {
+    if (state[c] === DEAD) return;
+    due[c] += n;
+    queued += n;
+    if (state[c] === ACTIVE && !writing[c]) trySend(c);
+  };
+
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const plan: WaitPlan = { sleepMs: 0, epollMs: 0 };
   let nextCheck = 0;
@@ -288,15 +296,7 @@ export function runLoop(init: LoadWorkerInit, o: OpenedConnections, post: (t: Wo
       checkTimeouts(now);
     }
     if (sched) {
-      while (sched.nextNs <= now) {
-        const c = sched.j;
-        if (state[c] !== DEAD) {
-          due[c]++;
-          queued++;
-          if (state[c] === ACTIVE && !writing[c]) trySend(c);
-        }
-        sched.advance();
-      }
+      sched.advanceTo(now, onDue);
     } else if (!started && now >= init.startNs) {
       started = true;
       for (let c = 0; c < C; c++) if (state[c] === ACTIVE) trySend(c);

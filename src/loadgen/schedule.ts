@@ -59,6 +59,49 @@ export class Schedule {
     this.nextNs = this.at(this.k, this.j);
   }
 
+  /**
+   * Moves the cursor past every message intended at or before nowNs and calls
+   * onDue(c, n) for each local connection c with n > 0 of them. A few due
+   * messages are walked one by one; many (a rate far above what the run
+   * sustains, where stepping would cost the loop O(asked rate) per second)
+   * are counted per connection arithmetically, O(conns).
+   */
+  advanceTo(nowNs: number, onDue: (c: number, n: number) => void): void {
+    if (this.nextNs > nowNs) return;
+    const T = this.totalConns;
+    let gLast = Math.min(this.g1 - 1, Math.floor((nowNs - this.startNs) / this.periodNs));
+    // Agree exactly with intendedNs(), whatever the division rounded to.
+    while (gLast + 1 < this.g1 && this.startNs + (gLast + 1) * this.periodNs <= nowNs) gLast++;
+    while (gLast >= 0 && this.startNs + gLast * this.periodNs > nowNs) gLast--;
+    const gNext = this.index(this.k, this.j);
+    if (gLast - gNext < 4 * T) {
+      while (this.nextNs <= nowNs) {
+        onDue(this.j, 1);
+        this.advance();
+      }
+      return;
+    }
+    let bestG = Infinity;
+    let bestK = 0;
+    let bestJ = 0;
+    for (let c = 0; c < this.conns; c++) {
+      const first = c >= this.j ? this.k : this.k + 1;
+      const last = Math.floor((gLast - this.connBase - c) / T);
+      const n = last - first + 1;
+      if (n > 0) onDue(c, n);
+      const nk = Math.max(first, last + 1);
+      const g = this.index(nk, c);
+      if (g < bestG) {
+        bestG = g;
+        bestK = nk;
+        bestJ = c;
+      }
+    }
+    this.k = bestK;
+    this.j = bestJ;
+    this.nextNs = this.at(bestK, bestJ);
+  }
+
   private at(k: number, j: number): number {
     return this.index(k, j) < this.g1 ? this.intendedNs(k, j) : Infinity;
   }
