@@ -310,7 +310,15 @@ export function runLoop(init: LoadWorkerInit, o: OpenedConnections, post: (t: Wo
       for (let c = 0; c < C; c++) if (state[c] !== DEAD && (rings[c].outstanding > 0 || pending(c) > 0)) kill(c, "timeout", `timeout: connection ${init.connBase + c} still waiting ${init.timeoutSec}s after the end`);
       break;
     }
-    planWait((sched ? sched.nextNs : started ? Infinity : init.startNs) - now, inflight > 0 || queued > 0, plan);
+    // When the next scheduled message goes to a connection that already has
+    // due messages it cannot send yet (window full, socket full, still
+    // connecting), its time changes nothing: only a reply or writability
+    // does, and epoll wakes on those. Wait on epoll then instead of polling,
+    // so a generator far behind schedule does not take the CPU the server
+    // needs (on 2 cores it made echoes inside the window 2x slower than in
+    // the drain after it).
+    const nextSendNs = !sched ? (started ? Infinity : init.startNs) : state[sched.j] === ACTIVE && pending(sched.j) === 0 ? sched.nextNs : now + 1.2e6 + 1;
+    planWait(nextSendNs - now, inflight > 0 || queued > 0, plan);
     if (plan.sleepMs > 0) Atomics.wait(sleeper, 0, 0, plan.sleepMs);
     const n = raw.vlsb_epoll_wait(ep, evs, MAX_EVENTS, plan.epollMs);
     if (n < 0) {
