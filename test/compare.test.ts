@@ -73,12 +73,12 @@ describe("bench --compare --quick (kernel; VPP not found)", () => {
     expect(j.version).toBe(2);
     expect(j.migrations).toHaveLength(1);
     const m = j.migrations[0];
-    expect(m).toMatchObject({ backend: "kernel", sessions: 300, ok: 300, failed: 0, loadThreads: 1, counted: 300 });
-    expect(m.rpcNs.length).toBe(300);
-    expect(m.rpcLatency.count).toBe(300);
-    expect(m.callLatency.count).toBe(300);
+    expect(m).toMatchObject({ backend: "kernel", sessions: 200, ok: 200, failed: 0, loadThreads: 1, counted: 200 });
+    expect(m.rpcNs.length).toBe(200);
+    expect(m.rpcLatency.count).toBe(200);
+    expect(m.callLatency.count).toBe(200);
     expect(m.rpcLatency.us.p50).toBeGreaterThan(0);
-    expect(run.stdout).toMatch(/^kernel +p50 [\d.]+ us, p99 [\d.]+ us, 300 ok, 0 failed; RPC p50/m);
+    expect(run.stdout).toMatch(/^kernel +p50 [\d.]+ us, p99 [\d.]+ us, 200 ok, 0 failed; RPC p50/m);
   });
 
   const chromium = findChromium();

@@ -15,6 +15,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "vlsb.h"
 
 #define LISTENER_TAG 0xffffffffu
@@ -185,6 +186,10 @@ int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out) {
       _exit(rv < 0 ? 1 : 0);
     }
     pids_out[i] = (int32_t)pid;
+    /* The embedded model counts forks in its own fork handler; VPP's
+     * does not count, so count here what vlsbench did. */
+    if (vlsb_app_backend() == VLSB_BACKEND_VPP && cnt)
+      __atomic_fetch_add(&cnt->forks, 1, __ATOMIC_RELAXED);
   }
   return n;
 }

@@ -10,7 +10,7 @@ const USAGE = `usage: bun run bench --compare [options]
 
   --modes LIST             modes to compare (default single,thread,process)
   --backends LIST          backends (default kernel,vpp; vpp only when found)
-  --quick                  short runs (about 10 s kernel only, 23 s with VPP) instead of about 75 s
+  --quick                  short runs (about 8 s kernel only, 19 s with VPP) instead of about 75 s
   --server-workers N       server workers per run (default 2)
   --connections C          connections of the closed-loop point (default 32)
   --html FILE              write a self-contained HTML report

@@ -75,8 +75,8 @@ export async function runCompare(plan: ComparePlan, progress: (line: string) => 
     }
     return true;
   });
-  const duration = plan.quick ? "0.8s" : "4s";
-  const warmup = plan.quick ? "0.3s" : "1s";
+  const duration = plan.quick ? "0.6s" : "4s";
+  const warmup = plan.quick ? "0.25s" : "1s";
   const tmp = mkdtempSync(join(tmpdir(), "vlsbench-compare-"));
   const combos = backends.flatMap((backend) => plan.modes.map((mode) => ({ backend, mode })));
   const total = combos.length * 2;
@@ -102,7 +102,7 @@ export async function runCompare(plan: ComparePlan, progress: (line: string) => 
     const migrations: MigrationRun[] = [];
     if (plan.modes.includes("thread"))
       for (const backend of backends) {
-        const p = Bun.spawn([process.execPath, join(ROOT, "bench", "migration.ts"), "--backend", backend, "--sessions", plan.quick ? "300" : "2000", "--load", "1", "--histogram"], { stdout: "pipe", stderr: "pipe" });
+        const p = Bun.spawn([process.execPath, join(ROOT, "bench", "migration.ts"), "--backend", backend, "--sessions", plan.quick ? "200" : "2000", "--load", "1", "--histogram"], { stdout: "pipe", stderr: "pipe" });
         const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
         if ((await p.exited) !== 0) {
           notes.push(`migration scenario on ${backend} failed: ${err.trim().split("\n").pop()}`);
