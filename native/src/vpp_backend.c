@@ -59,7 +59,12 @@ static struct {
   void (*register_worker)(void);
   int (*worker_index)(void);
   void (*app_destroy)(void);
+  void (*vls_exit)(void);
+  void (*vcl_exit)(void);
 } V;
+
+/* The process that created the app; a forked child is another. */
+static pid_t app_pid;
 
 static _Thread_local int tl_registered;
 
@@ -109,6 +114,8 @@ static int load(const char *path) {
 #undef SYM
   *(void **)&V.worker_index = dlsym(V.lib, "vppcom_worker_index");
   *(void **)&V.app_destroy = dlsym(V.lib, "vppcom_app_destroy");
+  *(void **)&V.vls_exit = dlsym(V.lib, "vls_app_exit");
+  *(void **)&V.vcl_exit = dlsym(V.lib, "vppcom_app_exit");
   return 0;
 }
 
@@ -131,6 +138,7 @@ static int v_app_init(int mode, const char *options) {
   if (rv < 0)
     return rv;
   tl_registered = 1;
+  app_pid = getpid();
   return 0;
 }
 
@@ -147,6 +155,18 @@ static void count_accept(void) {
 }
 
 static int v_app_fini(void) {
+  if (getpid() != app_pid) {
+    /* A forked child leaves as VPP's own exit handlers would (which its
+     * _exit skips): VLS unshares the child's sessions, VCL removes the
+     * child's worker and tells VPP. vppcom_app_destroy here would detach
+     * the whole app, parent included: the parent's listener then got no
+     * more connections (conformance 07 on VPP). */
+    if (V.vls_exit)
+      V.vls_exit();
+    if (V.vcl_exit)
+      V.vcl_exit();
+    return 0;
+  }
   if (V.app_destroy)
     V.app_destroy();
   return 0;

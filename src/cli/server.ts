@@ -85,7 +85,24 @@ export function formatReport(r: ServerReport): string {
     lines.push(
       `worker ${w.id} (vcl ${w.vclWorker}): accepted=${w.accepted} served=${w.adopted} messages=${w.messages} bytesIn=${w.bytesIn} bytesOut=${w.bytesOut} errors=${w.errors} resets=${w.resets} refused=${w.refused}`,
     );
-  const n = r.native as { workers?: Array<Record<string, number>>; locks?: Record<string, { acquired: number; contended: number }>; childCleanups?: number };
+  const n = r.native as { backend?: number; workers?: Array<Record<string, number>>; locks?: Record<string, { acquired: number; contended: number }>; childCleanups?: number; forks?: number };
+  if (n.backend === VPP_BACKEND_ID) {
+    // VPP's VLS keeps no counters vlsbench can read: only what vlsbench's
+    // own calls counted (accepts per VCL worker, forks) is shown.
+    for (const w of n.workers ?? []) lines.push(`vcl worker ${w.index} pid ${w.pid}: accepts=${w.accepts}`);
+    lines.push(`forks=${n.forks ?? 0}; locks, migrations and child cleanups: not observable inside VPP's VLS`);
+  } else {
+    appendModelCounters(lines, n);
+  }
+  if (r.rpcLatency.count) lines.push(`migration RPC latency (us): p50=${r.rpcLatency.us.p50} p99=${r.rpcLatency.us.p99} max=${r.rpcLatency.us.max} (${r.rpcLatency.count} RPCs)`);
+  return lines.join("\n");
+}
+
+/** The backend number of VPP in the native counters (VLSB_BACKEND_VPP). */
+const VPP_BACKEND_ID = 1;
+
+/** The embedded model's counters, every one of them. */
+function appendModelCounters(lines: string[], n: { workers?: Array<Record<string, number>>; locks?: Record<string, { acquired: number; contended: number }>; childCleanups?: number }): void {
   for (const w of n.workers ?? [])
     lines.push(
       `vcl worker ${w.index} pid ${w.pid}: accepts=${w.accepts} reads=${w.readCalls} writes=${w.writeCalls} bytesIn=${w.bytesIn} bytesOut=${w.bytesOut} errors=${w.errors} migrations ok/failed/timedout=${w.migrationsOk}/${w.migrationsFailed}/${w.migrationsTimedOut} rpcs sent/served=${w.rpcsSent}/${w.rpcsServed} listenerStarts=${w.listenerStarts}`,
@@ -95,8 +112,6 @@ export function formatReport(r: ServerReport): string {
       "locks " + Object.entries(n.locks).map(([k, l]) => `${k}=${l.acquired}/${l.contended}`).join(" ") + " (acquired/contended)",
     );
   if (n.childCleanups !== undefined) lines.push(`child cleanups=${n.childCleanups}`);
-  if (r.rpcLatency.count) lines.push(`migration RPC latency (us): p50=${r.rpcLatency.us.p50} p99=${r.rpcLatency.us.p99} max=${r.rpcLatency.us.max} (${r.rpcLatency.count} RPCs)`);
-  return lines.join("\n");
 }
 
 /**

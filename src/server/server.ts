@@ -84,12 +84,10 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
       raw.vlsb_reap_children();
       const native = countersSnapshot();
       raw.vlsb_close(ep);
-      // On VPP the parent's copy of the listener may be gone already: its
-      // listening stopped when the children started theirs, and VPP's
-      // unlisten reply freed the VCL session under it; vls_close would then
-      // dereference it (VPP 26.10-rc0 crashes in vls_unshare_session). The
-      // app's detach below releases it either way.
-      if (cfg.backend !== "vpp") raw.vlsb_close(listener);
+      // The children are gone and left through VPP's exit path (vlsb_app_fini
+      // in a forked child unshares their sessions), so the parent's close of
+      // the listener they shared is safe on VPP too.
+      raw.vlsb_close(listener);
       raw.vlsb_app_fini();
       return { workers: [], native, rpcLatencyNs: [], rpcLatency: histogramOfNs([]), childPids: pids };
     },

@@ -86,12 +86,13 @@ export async function startPeerEcho(): Promise<PeerEcho> {
 /**
  * Verified echoes from another VCL app: vlsbench's load generator attached to
  * this scenario's VPP sends `count` messages of `size` bytes over
- * `connections` connections to 127.0.0.1:port and checks every byte.
+ * `connections` connections to 127.0.0.1:port and checks every byte; a
+ * connection whose echo takes over `echoTimeoutSec` counts as a timeout.
  */
-export async function clientEcho(port: number, connections: number, count: number, size: number, timeoutMs = 30_000): Promise<ClientEchoResult> {
+export async function clientEcho(port: number, connections: number, count: number, size: number, timeoutMs = 30_000, echoTimeoutSec = 10): Promise<ClientEchoResult> {
   const { inst } = requireVpp();
   const file = join(mkdtempSync(join(tmpdir(), "vlsbench-client-")), "r.json");
-  const args = ["--backend", "vpp", "--vpp-socket", inst.attach("client").appSocket, "--target", `127.0.0.1:${port}`, "--connections", String(connections), "--workers", String(Math.min(2, connections)), "--count", String(count), "--size", String(size), "--warmup", "0s", "--timeout", "10s", "--json", file];
+  const args = ["--backend", "vpp", "--vpp-socket", inst.attach("client").appSocket, "--target", `127.0.0.1:${port}`, "--connections", String(connections), "--workers", String(Math.min(2, connections)), "--count", String(count), "--size", String(size), "--warmup", "0s", "--timeout", `${echoTimeoutSec}s`, "--json", file];
   const p = Bun.spawn([process.execPath, BENCH, ...args], { stdout: "ignore", stderr: "pipe", stdin: "ignore", env: { ...process.env, CI: "1" } });
   const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
