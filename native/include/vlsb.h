@@ -128,7 +128,10 @@ int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out);
  * vlsb_stop_waits(1). Used by forked children and by tests. */
 int vlsb_echo_loop(int h);
 /* Drains the SIGCHLD cleanup queue now (it is also drained by epoll_wait).
- * Returns the number of child workers cleaned up. */
+ * Returns the number of child workers cleaned up. On the vpp backend (whose
+ * VLS cleans up dead children's workers itself but never waits for them)
+ * it reaps the exited children vlsb_fork_echo_workers forked, and returns
+ * how many. */
 int vlsb_reap_children(void);
 
 #ifdef __cplusplus

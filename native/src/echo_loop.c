@@ -13,9 +13,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "counters.h"
+#include "vls_fork.h"
 #include "vlsb.h"
 
 #define LISTENER_TAG 0xffffffffu
@@ -158,6 +160,25 @@ int vlsb_echo_loop(int lh) {
   return rv < 0 ? rv : 0;
 }
 
+/* Children forked here on the vpp backend, so they can be reaped: VPP's
+ * VLS cleans up a dead child's worker but never waits for the process. */
+static pid_t vpp_children[64];
+static int n_vpp_children;
+
+int echo_children_reap(void) {
+  int n = 0;
+  for (int i = 0; i < n_vpp_children;) {
+    int st;
+    if (waitpid(vpp_children[i], &st, WNOHANG) == vpp_children[i]) {
+      vpp_children[i] = vpp_children[--n_vpp_children];
+      n++;
+    } else {
+      i++;
+    }
+  }
+  return n;
+}
+
 static void on_term(int sig) {
   (void)sig;
   vlsb_stop_waits(1);
@@ -188,8 +209,12 @@ int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out) {
     pids_out[i] = (int32_t)pid;
     /* The embedded model counts forks in its own fork handler; VPP's
      * does not count, so count here what vlsbench did. */
-    if (vlsb_app_backend() == VLSB_BACKEND_VPP && cnt)
-      __atomic_fetch_add(&cnt->forks, 1, __ATOMIC_RELAXED);
+    if (vlsb_app_backend() == VLSB_BACKEND_VPP) {
+      if (cnt)
+        __atomic_fetch_add(&cnt->forks, 1, __ATOMIC_RELAXED);
+      if (n_vpp_children < (int)(sizeof vpp_children / sizeof vpp_children[0]))
+        vpp_children[n_vpp_children++] = pid;
+    }
   }
   return n;
 }

@@ -314,6 +314,8 @@ int vls_fork_handle_pending_cleanup(void) {
 }
 
 int vlsb_reap_children(void) {
+  if (vlsb_app_backend() == VLSB_BACKEND_VPP)
+    return echo_children_reap();
   if (!fsh)
     return 0;
   atomic_store(&sigchld_seen, 1);

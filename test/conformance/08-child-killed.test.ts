@@ -29,6 +29,26 @@ forEachBackend((b, t) => {
       });
       expect(r.childCleanups).toBe(3); // the last one, SIGTERMed, too
       expect(r.lastState).toBe("gone");
-    }, 45_000, "its clients are kernel sockets (node:net), which cannot reach a VPP listener; needs VCL clients (app.ts clientEcho)");
+    }, 45_000, "it reads the embedded model's child-cleanup counters; the VPP variant below checks what VPP shows");
+
+    if (b.name === "vpp")
+      t("difference: VPP's VLS chains the earlier SIGCHLD handler and drops the dead child's worker, but never reaps it (the app does: vlsb_reap_children)", async () => {
+        const { result: r } = await runScenario<any>("08-child-killed-vpp", [b.name, "process"], 60_000);
+        expect(r.forks).toBe(3);
+        expect(r.before).toEqual({ ok: true, messages: 18 });
+        expect(r.kills.length).toBe(2);
+        for (const k of r.kills) {
+          expect(k.jsHandlerRan).toBeGreaterThanOrEqual(1); // the earlier (JS) handler still runs
+          expect(k.waitRv).toBeGreaterThanOrEqual(0);
+          expect(k.waitMs).toBeLessThan(1000); // the next epoll_wait does not hang
+          expect(k.stateAfterWait).toBe("Z"); // not reaped by VLS
+          expect(k.served.firstError).toBeNull();
+          expect(k.served).toMatchObject({ ok: true, messages: 24 }); // every byte, from the survivors
+          expect(k.victimAcceptsAfter).toBe(0);
+          expect(k.survivorsAccepts).toBe(12);
+        }
+        expect(r.reapedByApp).toBe(3);
+        expect(r.finalStates).toEqual(["gone", "gone", "gone"]);
+      }, 70_000);
   });
 });
