@@ -1,0 +1,73 @@
+/**
+ * Behaviour 7, owner-add, on VPP: 2 forked children start listening, which
+ * stops the parent's listening (the owner had not accepted). The parent,
+ * before it polls, adds the listener to its own epoll set: VPP's VLS starts
+ * its listening again. Once the children are gone, connections from another
+ * VCL app must show up as events in the parent's set, and be accepted.
+ *
+ *   bun 07-owner-add-vpp.ts vpp process
+ */
+import { scenario, stage, raw, check, nowMs, loopback } from "./lib.ts";
+import { initApp, clientEcho } from "./app.ts";
+import { forkEchoWorkers } from "../../../src/native/ffi.ts";
+import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
+import { readFileSync } from "node:fs";
+
+const LISTENER_TAG = 0xfffffff0;
+
+const alive = (pid: number) => {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+};
+
+scenario(async ({ backend, mode }) => {
+  if (backend !== "vpp" || mode !== "process") throw new Error("this is the vpp process-mode variant");
+  await initApp(backend as BackendName, "process");
+  const { handle: l, port } = listenTcpAnyPort(loopback(0), backend as BackendName);
+  const pep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
+  const evs = new Uint32Array(new ArrayBuffer(8 * 16));
+  stage("fork 2 echo children (the parent does not poll)");
+  const pids = forkEchoWorkers(l, 2);
+  // The children listen once they served: 8 verified echoes.
+  const served = await clientEcho(port, 8, 8, 4096);
+  stage("parent: ADD the listener, then poll");
+  const add = raw.vlsb_epoll_ctl(pep, EPOLL_CTL_ADD, l, EPOLLIN, LISTENER_TAG);
+  raw.vlsb_epoll_wait(pep, evs, 16, 0);
+  for (const pid of pids) process.kill(pid, "SIGTERM");
+  const t1 = nowMs();
+  while (pids.some(alive) && nowMs() - t1 < 5000) {
+    raw.vlsb_epoll_wait(pep, evs, 16, 0);
+    await Bun.sleep(5);
+  }
+  const reaped = raw.vlsb_reap_children();
+  stage("connections to the parent alone");
+  // The client's connects complete only once the parent accepts, so the
+  // parent polls and accepts while the client runs (its echoes then fail:
+  // the parent closes what it accepts; only the events and accepts count).
+  let events = 0, accepted = 0;
+  const client = clientEcho(port, 3, 3, 64, 20_000, 2);
+  let clientDone = false;
+  void client.then(() => (clientDone = true));
+  const t2 = nowMs();
+  while (!clientDone && nowMs() - t2 < 15_000) {
+    const n = raw.vlsb_epoll_wait(pep, evs, 16, 0);
+    for (let k = 0; k < n; k++) {
+      if (evs[2 * k + 1] !== LISTENER_TAG) continue;
+      events++;
+      for (;;) {
+        const h = raw.vlsb_accept(l, null, O_NONBLOCK);
+        if (h < 0) break;
+        accepted++;
+        raw.vlsb_close(h);
+      }
+    }
+    await Bun.sleep(2);
+  }
+  await client;
+  raw.vlsb_close(pep);
+  raw.vlsb_close(l);
+  return { served: served.ok, add, reaped, events, accepted };
+});
