@@ -83,7 +83,7 @@ export function formatReport(r: ServerReport): string {
   const lines: string[] = [];
   for (const w of r.workers)
     lines.push(
-      `worker ${w.id} (vcl ${w.vclWorker}): accepted=${w.accepted} served=${w.adopted} messages=${w.messages} bytesIn=${w.bytesIn} bytesOut=${w.bytesOut} errors=${w.errors} resets=${w.resets} refused=${w.refused}`,
+      `worker ${w.id} (vcl ${w.vclWorker}): accepted=${w.accepted} served=${w.adopted} messages=${w.messages} bytesIn=${w.bytesIn} bytesOut=${w.bytesOut} errors=${w.errors} resets=${w.resets} refused=${w.refused}${w.sweepFound ? ` lost-event sweeps=${w.sweepFound}` : ""}`,
     );
   const n = r.native as { backend?: number; workers?: Array<Record<string, number>>; locks?: Record<string, { acquired: number; contended: number }>; childCleanups?: number; forks?: number };
   if (n.backend === VPP_BACKEND_ID) {

@@ -24,7 +24,7 @@
  */
 import { raw } from "../native/ffi.ts";
 import { Errno } from "../native/errno.ts";
-import { Attr, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLERR, EPOLLHUP, EPOLL_CTL_ADD, EPOLL_CTL_MOD, O_NONBLOCK } from "../native/vls.ts";
+import { Attr, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLERR, EPOLLHUP, EPOLLET, EPOLL_CTL_ADD, EPOLL_CTL_MOD, O_NONBLOCK } from "../native/vls.ts";
 import type { EchoCounters } from "./protocol.ts";
 
 /** Epoll data marking the listener. */
@@ -32,6 +32,8 @@ export const LISTENER_TAG = 0xffffffff;
 const MAX_EVENTS = 256;
 const BUF_SIZE = 64 * 1024;
 const WAIT_MS = 50;
+/** How often a worker looks for sessions with unread data nobody serves (VPP single mode, several workers). */
+const SWEEP_MS = 20;
 const SLOT_MASK = 0xffffff;
 /** Claim slots: one per session slot (handle & SLOT_MASK) below this. */
 export const CLAIM_SLOTS = 65536;
@@ -86,6 +88,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     const i = h & SLOT_MASK;
     known[i] = 0;
     pending[i] = null;
+    swept.delete(h);
     const c = slotOf(h);
     if ((Atomics.load(claims, c) & ~MISSED) === me) Atomics.store(claims, c, 0);
     Atomics.sub(control, 3, 1);
@@ -115,14 +118,46 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
     }
     const target = targets[rr++ % targets.length];
     counters.ffiCalls++;
-    if (raw.vlsb_epoll_ctl(target, EPOLL_CTL_ADD, h, EPOLLIN | EPOLLRDHUP, h) < 0) {
+    if (raw.vlsb_epoll_ctl(target, EPOLL_CTL_ADD, h, (EPOLLIN | EPOLLRDHUP | et) >>> 0, h) < 0) {
       counters.errors++;
       raw.vlsb_close(h);
       Atomics.sub(control, 3, 1);
       return true;
     }
     counters.accepted++;
+    if (s.acceptFromBacklogOnly) swept.add(h);
     return true;
+  };
+
+  // VPP single mode with several workers loses events: with 4 workers,
+  // --pipeline 4 and 64 KiB messages, sessions stalled with a full receive
+  // fifo (GET_NREAD 65536), no claim held and no event coming (26.10-rc0;
+  // the one VCL worker's level-triggered list is walked by whichever thread
+  // drains the shared queue). So every SWEEP_MS each worker looks at the
+  // sessions it accepted and serves one with unread data that nobody is
+  // serving, and counts it (sweepFound): a lost event costs latency, not
+  // the connection. A sweep that races a coming event is harmless (claims).
+  const swept = new Set<number>();
+  // The same mode also registers sessions edge-triggered: VCL then keeps
+  // them off its level-triggered list, whose walk by several threads
+  // crashed VPP (vcl_epoll_lt_del in a close) and lost events; serve()
+  // then reads until EAGAIN, and the sweep catches a lost edge.
+  const et = s.acceptFromBacklogOnly ? EPOLLET : 0;
+  let nextSweep = 0;
+  const sweep = () => {
+    const now = performance.now();
+    if (now < nextSweep) return;
+    nextSweep = now + SWEEP_MS;
+    for (const h of swept) {
+      if (Atomics.load(claims, slotOf(h)) !== 0) continue;
+      counters.ffiCalls++;
+      const n = raw.vlsb_attr(h, Attr.GET_NREAD, 0, null);
+      if (n < 0) swept.delete(h); // closed (by whichever worker)
+      else if (n > 0 && takeOrMarkMissed(claims, slotOf(h), me)) {
+        counters.sweepFound++;
+        serveHeld(h, slotOf(h), EPOLLIN);
+      }
+    }
   };
 
   const backlog = () => {
@@ -203,7 +238,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
       }
       pending[i] = null;
       counters.ffiCalls++;
-      raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, EPOLLIN | EPOLLRDHUP, h);
+      raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, (EPOLLIN | EPOLLRDHUP | et) >>> 0, h);
     }
     for (;;) {
       counters.ffiCalls++;
@@ -215,7 +250,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
         const w = raw.vlsb_write(h, buf, r);
         if (w === r) {
           counters.bytesOut += w;
-          if (r < BUF_SIZE) return;
+          if (r < BUF_SIZE && !et) return; // level-triggered: the next event says if more came
           continue;
         }
         if (w < 0 && w !== -Errno.EAGAIN) return fail(h, w);
@@ -229,7 +264,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
         // retry after each wait sends the rest instead. Naming h's own set
         // was tried on VPP and did worse (4 workers, --pipeline 4 --size
         // 64-64k: 15k msgs/s and more stalls, against 44k).
-        raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, EPOLLOUT | EPOLLRDHUP, h);
+        raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, h, (EPOLLOUT | EPOLLRDHUP | et) >>> 0, h);
         return;
       }
       if (r === -Errno.EAGAIN) {
@@ -277,6 +312,7 @@ export function runEchoLoop(s: EchoLoopSetup, counters: EchoCounters): void {
       else serveClaimed(d, evs[2 * k]);
     }
     for (const h of held) serveHeld(h, slotOf(h), EPOLLOUT);
+    if (s.acceptFromBacklogOnly) sweep();
   }
   // Stop: close what this worker knows, each session once across workers.
   // In single mode several workers may know one session (its events reach

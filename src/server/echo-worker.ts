@@ -17,7 +17,7 @@ const control = new Int32Array(init.control);
 const post = (m: FromEchoWorker) => parentPort!.postMessage(m);
 
 const counters: EchoCounters = {
-  id: init.id, vclWorker: -1, accepted: 0, adopted: 0, refused: 0, messages: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0, closed: 0, ffiCalls: 0,
+  id: init.id, vclWorker: -1, accepted: 0, adopted: 0, refused: 0, messages: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0, closed: 0, ffiCalls: 0, sweepFound: 0,
 };
 
 try {

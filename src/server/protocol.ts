@@ -50,6 +50,9 @@ export interface EchoCounters {
   closed: number;
   /** FFI calls made by this worker's echo loop. */
   ffiCalls: number;
+  /** VPP single mode with several workers: times the lost-event sweep found
+   * unread data on a session no worker was serving (see echo-loop). */
+  sweepFound: number;
 }
 
 export type FromEchoWorker =

@@ -199,7 +199,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
       for (const ep of singleEpolls) raw.vlsb_close(ep);
       if (shared >= 0) raw.vlsb_close(shared);
       raw.vlsb_app_fini();
-      const list = inits.map((i) => stopped.get(i.id) ?? { id: i.id, vclWorker: -1, accepted: 0, adopted: 0, refused: 0, messages: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0, closed: 0, ffiCalls: 0 });
+      const list = inits.map((i) => stopped.get(i.id) ?? { id: i.id, vclWorker: -1, accepted: 0, adopted: 0, refused: 0, messages: 0, bytesIn: 0, bytesOut: 0, errors: 0, resets: 0, closed: 0, ffiCalls: 0, sweepFound: 0 });
       return { workers: list, native, rpcLatencyNs, rpcLatency: histogramOfNs(rpcLatencyNs), childPids: [] };
     },
   };
