@@ -48,13 +48,18 @@ forEachBackend((b, t) => {
       t("difference: VPP's answers to the other bad epoll_ctl calls, thread mode (3 threads)", async () => {
         const { result: r } = await runScenario<any>("09-epoll-ctl-bad-handles", [b.name, "thread", String(REPEAT), String(ROUNDS)], 40_000);
         expect(r.stuck).toBeNull(); // no hang, concurrently either
-        expect(r.x.results).toEqual({
+        // A closed session's handle: EBADFD, or once in about ten runs EINVAL.
+        // VPP reuses a closed handle's number at once (no generation, unlike
+        // the embedded model), so it may name a session Y created meanwhile.
+        const closedAnswers = [r.x.results["session closed"], r.x.results["session closed, DEL"]];
+        for (const a of closedAnswers) expect([EBADFD, -22]).toContain(a);
+        expect({ ...r.x.results, "session closed": 0, "session closed, DEL": 0 }).toEqual({
           "ep -1": EBADFD,
           "ep random": EBADFD,
           "ep is a plain session": -22, // EINVAL
           "session -1": EBADFD,
-          "session closed": EBADFD,
-          "session closed, DEL": EBADFD,
+          "session closed": 0,
+          "session closed, DEL": 0,
           "ep cannot migrate (non-empty, other worker)": EBADFD,
           "session of another worker": 0, // VLS clones it into X's worker and adds it
         });
