@@ -7,28 +7,17 @@
  *
  *   bun 07-owner-add-vpp.ts vpp process
  */
-import { scenario, stage, raw, check, nowMs, loopback } from "./lib.ts";
-import { initApp, clientEcho } from "./app.ts";
+import { scenario, stage, raw, nowMs, alive } from "./lib.ts";
+import { processModeParent, clientEcho } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
-import { readFileSync } from "node:fs";
+import { EPOLLIN, EPOLL_CTL_ADD, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
 
 const LISTENER_TAG = 0xfffffff0;
 
-const alive = (pid: number) => {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
 scenario(async ({ backend, mode }) => {
   if (backend !== "vpp" || mode !== "process") throw new Error("this is the vpp process-mode variant");
-  await initApp(backend as BackendName, "process");
-  const { handle: l, port } = listenTcpAnyPort(loopback(0), backend as BackendName);
-  const pep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
-  const evs = new Uint32Array(new ArrayBuffer(8 * 16));
+  const { l, port, pep, evs } = await processModeParent(backend as BackendName);
   stage("fork 2 echo children (the parent does not poll)");
   const pids = forkEchoWorkers(l, 2);
   // The children listen once they served: 8 verified echoes.

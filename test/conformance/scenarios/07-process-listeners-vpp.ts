@@ -20,23 +20,15 @@
  *        forked child), and serves alone: verified echoes. Then it closes
  *        the epoll set and the listener, both shared at the fork: 0.
  */
-import { scenario, stage, raw, check, Errno, counters, nowMs, loopback, type Counters } from "./lib.ts";
-import { initApp, clientEcho } from "./app.ts";
+import { scenario, stage, raw, Errno, counters, nowMs, alive, type Counters } from "./lib.ts";
+import { processModeParent, clientEcho } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
-import { readFileSync } from "node:fs";
+import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
 
 const CHILDREN = 3;
 const LISTENER_TAG = 0xfffffff0;
 const E_AGAIN = -Errno.EAGAIN; // as the ABI returns it
 
-const alive = (pid: number) => {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
 /**
  * A minimal echo in the parent's JS thread: accepts from the listener,
@@ -107,10 +99,7 @@ function parentEcho(ep: number, l: number) {
 
 scenario(async ({ backend, mode }) => {
   if (backend !== "vpp" || mode !== "process") throw new Error("this is the vpp process-mode variant");
-  await initApp(backend as BackendName, "process");
-  const { handle: l, port } = listenTcpAnyPort(loopback(0), backend as BackendName);
-  const pep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
-  const evs = new Uint32Array(new ArrayBuffer(8 * 16));
+  const { l, port, pep, evs } = await processModeParent(backend as BackendName);
   const parentWrk = raw.vlsb_worker_index();
   stage(`fork ${CHILDREN} echo children`);
   const pids = forkEchoWorkers(l, CHILDREN);

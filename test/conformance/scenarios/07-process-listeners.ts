@@ -26,11 +26,10 @@
  *     One process, one thread: DEL of a LISTEN session from an epoll set
  *     then ADD keeps accepting (the event comes back, accept works).
  */
-import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, acceptWithin, connectNonBlocking, type Counters } from "./lib.ts";
+import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, acceptWithin, connectNonBlocking, alive, type Counters } from "./lib.ts";
 import { initApp } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../../src/native/vls.ts";
-import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 
 const CHILDREN = 3;
@@ -49,13 +48,6 @@ function openOnly(port: number): Promise<import("node:net").Socket> {
   });
 }
 
-const alive = (pid: number) => {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
 async function children(backend: any) {
   await initApp(backend, "process");

@@ -14,22 +14,13 @@
  *
  *   bun 08-child-killed-vpp.ts vpp process
  */
-import { readFileSync } from "node:fs";
-import { scenario, stage, raw, check, counters, nowMs, loopback, type Counters } from "./lib.ts";
-import { initApp, clientEcho } from "./app.ts";
+import { scenario, stage, raw, counters, nowMs, procState, type Counters } from "./lib.ts";
+import { processModeParent, clientEcho } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { listenTcpAnyPort, type BackendName } from "../../../src/native/vls.ts";
+import type { BackendName } from "../../../src/native/vls.ts";
 
 const CHILDREN = 3;
 
-/** "R", "S", "Z", ... or "gone". */
-function procState(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").match(/\) (\w) /)?.[1] ?? "?";
-  } catch {
-    return "gone";
-  }
-}
 
 scenario(async ({ backend, mode }) => {
   if (backend !== "vpp" || mode !== "process") throw new Error("this is the vpp process-mode variant");
@@ -37,10 +28,7 @@ scenario(async ({ backend, mode }) => {
   process.on("SIGCHLD", () => {
     jsSigchld++;
   });
-  await initApp(backend as BackendName, "process");
-  const { handle: l, port } = listenTcpAnyPort(loopback(0), backend as BackendName);
-  const pep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
-  const evs = new Uint32Array(new ArrayBuffer(8 * 16));
+  const { l, port, pep, evs } = await processModeParent(backend as BackendName);
   const parentWrk = raw.vlsb_worker_index();
   stage(`fork ${CHILDREN} children`);
   const pids = forkEchoWorkers(l, CHILDREN);

@@ -13,8 +13,7 @@
  *
  *   bun 08-child-killed.ts BACKEND MODE
  */
-import { readFileSync } from "node:fs";
-import { echoVerified, scenario, stage, raw, check, counters, nowMs, loopback, type Counters } from "./lib.ts";
+import { echoVerified, scenario, stage, raw, check, counters, nowMs, loopback, procState, type Counters } from "./lib.ts";
 import { initApp } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { listenTcpAnyPort } from "../../../src/native/vls.ts";
@@ -22,14 +21,6 @@ import { listenTcpAnyPort } from "../../../src/native/vls.ts";
 const CHILDREN = 3;
 
 
-/** "R", "S", "Z", ... or "gone". */
-function procState(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").match(/\) (\w) /)?.[1] ?? "?";
-  } catch {
-    return "gone";
-  }
-}
 
 scenario(async ({ backend, mode }) => {
   if (mode !== "process") throw new Error("process mode only");

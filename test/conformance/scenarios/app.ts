@@ -15,7 +15,8 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appInit, type BackendName, type ModeName } from "../../../src/native/vls.ts";
+import { appInit, listenTcpAnyPort, type BackendName, type ModeName } from "../../../src/native/vls.ts";
+import { raw, check } from "../../../src/native/ffi.ts";
 import { findVpp, vppNotFoundReason, type VppInstall } from "../../../src/vpp/find.ts";
 import { startVpp, type VppInstance } from "../../../src/vpp/instance.ts";
 import { nativeProgram } from "../../../src/native/paths.ts";
@@ -51,6 +52,15 @@ export async function appOptionsFor(backend: BackendName, mode: ModeName): Promi
 /** Initialises this process's app on the backend (starting VPP for vpp). */
 export async function initApp(backend: BackendName, mode: ModeName, kernelOptions = ""): Promise<void> {
   appInit(backend, mode, backend === "kernel" ? kernelOptions : await appOptionsFor(backend, mode));
+}
+
+/** A process-mode parent's start: the app, a listener on a free loopback
+ * port, an epoll set of its own and an event buffer for it. */
+export async function processModeParent(backend: BackendName) {
+  await initApp(backend, "process");
+  const { handle: l, port } = listenTcpAnyPort({ host: "127.0.0.1", port: 0 }, backend);
+  const pep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
+  return { l, port, pep, evs: new Uint32Array(new ArrayBuffer(8 * 16)) };
 }
 
 function requireVpp() {
