@@ -280,6 +280,17 @@ static void restart_own_listeners(void) {
   }
 }
 
+/* Cleans c up if its process is gone (reaped now, or by someone else). */
+static int clean_if_exited(child_t *c) {
+  int st;
+  pid_t r = waitpid(c->pid, &st, WNOHANG);
+  if (r == c->pid || (r < 0 && errno == ECHILD)) {
+    cleanup_child(c);
+    return 1;
+  }
+  return 0;
+}
+
 int vls_fork_handle_pending_cleanup(void) {
   if (!fsh || !atomic_exchange(&sigchld_seen, 0))
     return 0;
@@ -288,22 +299,17 @@ int vls_fork_handle_pending_cleanup(void) {
     child_t *c = &children[i];
     if (!c->live)
       continue;
-    int st;
-    pid_t r = waitpid(c->pid, &st, WNOHANG);
-    if (r == 0 && atomic_load(&c->pending)) {
-      /* Signalled but not yet reapable: give it ~50 ms. */
-      for (int k = 0; k < 50 && r == 0; k++) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, 0);
-        r = waitpid(c->pid, &st, WNOHANG);
-      }
+    int gone = clean_if_exited(c);
+    /* Signalled but not yet reapable: give it ~50 ms. */
+    for (int k = 0; !gone && atomic_load(&c->pending) && k < 50; k++) {
+      struct timespec ts = {0, 1000000};
+      nanosleep(&ts, 0);
+      gone = clean_if_exited(c);
     }
-    if (r == c->pid || (r < 0 && errno == ECHILD)) {
-      cleanup_child(c);
+    if (gone)
       n++;
-    } else {
+    else
       alive++;
-    }
     atomic_store(&c->pending, 0);
   }
   if (alive) {
@@ -312,17 +318,9 @@ int vls_fork_handle_pending_cleanup(void) {
      * its SIGCHLD to the previous handler only, so nothing would queue
      * its cleanup: look once more now that ours is armed again (seen in
      * 1 of ~30 CI runs of conformance 07 as "cleanups 2" of 3). */
-    for (int i = 0; i < VCL_MAX_WORKERS; i++) {
-      child_t *c = &children[i];
-      if (!c->live)
-        continue;
-      int st;
-      pid_t r = waitpid(c->pid, &st, WNOHANG);
-      if (r == c->pid || (r < 0 && errno == ECHILD)) {
-        cleanup_child(c);
-        n++;
-      }
-    }
+    for (int i = 0; i < VCL_MAX_WORKERS; i++)
+      if (children[i].live)
+        n += clean_if_exited(&children[i]);
   }
   if (n)
     restart_own_listeners();

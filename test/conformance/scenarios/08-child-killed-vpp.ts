@@ -14,7 +14,7 @@
  *
  *   bun 08-child-killed-vpp.ts vpp process
  */
-import { scenario, stage, raw, counters, nowMs, procState, type Counters } from "./lib.ts";
+import { scenario, stage, raw, counters, nowMs, procState, killAndAwaitSigchld, type Counters } from "./lib.ts";
 import { processModeParent, clientEcho } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import type { BackendName } from "../../../src/native/vls.ts";
@@ -39,12 +39,7 @@ scenario(async ({ backend, mode }) => {
   for (const victim of pids.slice(0, 2)) {
     stage(`SIGKILL child ${victim}`);
     const sigchldBefore = jsSigchld;
-    process.kill(victim, "SIGKILL");
-    const t1 = nowMs();
-    while ((procState(victim) !== "Z" && procState(victim) !== "gone") || jsSigchld === sigchldBefore) {
-      if (nowMs() - t1 > 3000) break;
-      await Bun.sleep(5);
-    }
+    await killAndAwaitSigchld(victim, () => jsSigchld > sigchldBefore);
     const t2 = nowMs();
     const waitRv = raw.vlsb_epoll_wait(pep, evs, 16, 0);
     const waitMs = Math.round(nowMs() - t2);

@@ -13,7 +13,7 @@
  *
  *   bun 08-child-killed.ts BACKEND MODE
  */
-import { echoVerified, scenario, stage, raw, check, counters, nowMs, loopback, procState, type Counters } from "./lib.ts";
+import { echoVerified, scenario, stage, raw, check, counters, nowMs, loopback, procState, killAndAwaitSigchld, type Counters } from "./lib.ts";
 import { initApp } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { listenTcpAnyPort } from "../../../src/native/vls.ts";
@@ -59,13 +59,7 @@ scenario(async ({ backend, mode }) => {
     stage(`SIGKILL child ${victim}`);
     const before = counters();
     const sigchldBefore = jsSigchld;
-    process.kill(victim, "SIGKILL");
-    // No VLS call until the child is dead and the JS handler ran.
-    const t1 = nowMs();
-    while ((procState(victim) !== "Z" && procState(victim) !== "gone") || jsSigchld === sigchldBefore) {
-      if (nowMs() - t1 > 3000) break;
-      await Bun.sleep(5);
-    }
+    await killAndAwaitSigchld(victim, () => jsSigchld > sigchldBefore);
     const victimState = procState(victim);
     const cleanupsBeforeWait = counters().childCleanups - before.childCleanups;
     const t2 = nowMs();

@@ -336,3 +336,14 @@ export const alive = (pid: number) => {
   const s = procState(pid);
   return s !== "Z" && s !== "gone";
 };
+
+/** SIGKILLs pid, then waits (at most 3 s, making no VLS call) until it is
+ * dead and `handled()` says the JS SIGCHLD handler has run. */
+export async function killAndAwaitSigchld(pid: number, handled: () => boolean): Promise<void> {
+  process.kill(pid, "SIGKILL");
+  const t0 = nowMs();
+  while (alive(pid) || !handled()) {
+    if (nowMs() - t0 > 3000) return;
+    await Bun.sleep(5);
+  }
+}
