@@ -7,10 +7,10 @@
  *
  *   bun 07-owner-add-vpp.ts vpp process
  */
-import { scenario, stage, raw, nowMs, alive } from "./lib.ts";
+import { scenario, stage, raw, nowMs, alive, acceptAndCloseUntil } from "./lib.ts";
 import { processModeParent, clientEcho } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { EPOLLIN, EPOLL_CTL_ADD, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
+import { EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
 
 const LISTENER_TAG = 0xfffffff0;
 
@@ -36,25 +36,10 @@ scenario(async ({ backend, mode }) => {
   // The client's connects complete only once the parent accepts, so the
   // parent polls and accepts while the client runs (its echoes then fail:
   // the parent closes what it accepts; only the events and accepts count).
-  let events = 0, accepted = 0;
   const client = clientEcho(port, 3, 3, 64, 20_000, 2);
   let clientDone = false;
   void client.then(() => (clientDone = true));
-  const t2 = nowMs();
-  while (!clientDone && nowMs() - t2 < 15_000) {
-    const n = raw.vlsb_epoll_wait(pep, evs, 16, 0);
-    for (let k = 0; k < n; k++) {
-      if (evs[2 * k + 1] !== LISTENER_TAG) continue;
-      events++;
-      for (;;) {
-        const h = raw.vlsb_accept(l, null, O_NONBLOCK);
-        if (h < 0) break;
-        accepted++;
-        raw.vlsb_close(h);
-      }
-    }
-    await Bun.sleep(2);
-  }
+  const { events, accepted } = await acceptAndCloseUntil(pep, evs, l, LISTENER_TAG, () => clientDone, 15_000);
   await client;
   raw.vlsb_close(pep);
   raw.vlsb_close(l);

@@ -26,7 +26,7 @@
  *     One process, one thread: DEL of a LISTEN session from an epoll set
  *     then ADD keeps accepting (the event comes back, accept works).
  */
-import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, acceptWithin, connectNonBlocking, alive, type Counters } from "./lib.ts";
+import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, acceptWithin, connectNonBlocking, alive, acceptAndCloseUntil, type Counters } from "./lib.ts";
 import { initApp } from "./app.ts";
 import { forkEchoWorkers } from "../../../src/native/ffi.ts";
 import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../../src/native/vls.ts";
@@ -109,22 +109,7 @@ async function children(backend: any) {
     await Bun.sleep(5);
   }
   const socks = await Promise.all(Array.from({ length: 3 }, () => openOnly(port)));
-  let parentEvents = 0, parentAccepted = 0;
-  const t2 = nowMs();
-  while (parentAccepted < socks.length && nowMs() - t2 < 5000) {
-    const n = raw.vlsb_epoll_wait(pep, evs, 16, 0);
-    for (let k = 0; k < n; k++) {
-      if (evs[2 * k + 1] !== LISTENER_TAG) continue;
-      parentEvents++;
-      for (;;) {
-        const h = raw.vlsb_accept(l, null, O_NONBLOCK);
-        if (h < 0) break;
-        parentAccepted++;
-        raw.vlsb_close(h);
-      }
-    }
-    await Bun.sleep(1);
-  }
+  const { events: parentEvents, accepted: parentAccepted } = await acceptAndCloseUntil(pep, evs, l, LISTENER_TAG, (n) => n >= socks.length, 5000);
   for (const s of socks) s.destroy();
   const end = counters();
   raw.vlsb_close(pep);

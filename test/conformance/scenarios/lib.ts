@@ -12,7 +12,7 @@ import { workerData, parentPort, threadId, isMainThread } from "node:worker_thre
 import { readdirSync, readlinkSync, readFileSync } from "node:fs";
 import { raw, check, countersSnapshot } from "../../../src/native/ffi.ts";
 import { Errno, errnoName } from "../../../src/native/errno.ts";
-import { Backend, Mode, encodeEndpoint, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint } from "../../../src/native/vls.ts";
+import { Backend, Mode, encodeEndpoint, O_NONBLOCK, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint } from "../../../src/native/vls.ts";
 import { echoOnce } from "../../helpers/echo-client.ts";
 import { stopApp } from "./app.ts";
 
@@ -171,7 +171,7 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 export function acceptWithin(listener: number, timeoutMs: number, poller?: Poller): number {
   const end = nowMs() + timeoutMs;
   for (;;) {
-    const h = raw.vlsb_accept(listener, null, 0o4000 /* O_NONBLOCK */);
+    const h = raw.vlsb_accept(listener, null, O_NONBLOCK);
     if (h >= 0) return h;
     if (h !== -Errno.EAGAIN) throw new Error(`vlsb_accept: ${errnoName(-h)}`);
     if (nowMs() > end) throw new Error(`no connection accepted within ${timeoutMs} ms`);
@@ -346,4 +346,29 @@ export async function killAndAwaitSigchld(pid: number, handled: () => boolean): 
     if (nowMs() - t0 > 3000) return;
     await Bun.sleep(5);
   }
+}
+
+/**
+ * Polls epoll set `ep` (at most `ms`) until `done(accepted)`; on each event
+ * tagged `tag` accepts every pending connection of listener `l` and closes
+ * it. Resolves to the listener events seen and the connections accepted.
+ */
+export async function acceptAndCloseUntil(ep: number, evs: Uint32Array, l: number, tag: number, done: (accepted: number) => boolean, ms: number): Promise<{ events: number; accepted: number }> {
+  let events = 0, accepted = 0;
+  const t0 = nowMs();
+  while (!done(accepted) && nowMs() - t0 < ms) {
+    const n = raw.vlsb_epoll_wait(ep, evs, evs.length >> 1, 0);
+    for (let k = 0; k < n; k++) {
+      if (evs[2 * k + 1] !== tag) continue;
+      events++;
+      for (;;) {
+        const h = raw.vlsb_accept(l, null, O_NONBLOCK);
+        if (h < 0) break;
+        accepted++;
+        raw.vlsb_close(h);
+      }
+    }
+    await Bun.sleep(1);
+  }
+  return { events, accepted };
 }
