@@ -1,7 +1,8 @@
 /**
- * VPP and VCL configuration files, generated per run. Reference settings:
- * ../shared/vpp/README.md (foreground, no DPDK, 4 KiB pages, plugins off,
- * session layer on).
+ * VPP and VCL configuration files, generated per run: VPP in the
+ * foreground, no DPDK, 4 KiB pages, plugins off, the session layer on with
+ * its app socket API (VPP 24.06 opens no app socket without
+ * `use-app-socket-api`; later versions accept the word and open it anyway).
  */
 
 /** startup.conf for a private instance rooted at `run`. */
@@ -15,7 +16,7 @@ cpu { main-core 0 }
 memory { main-heap-size 512M main-heap-page-size 4k }
 buffers { buffers-per-numa 4096 page-size 4k }
 plugins { plugin default { disable } }
-session { enable }
+session { enable use-app-socket-api }
 `;
 }
 
