@@ -5,10 +5,10 @@
  * `use-app-socket-api`; later versions accept the word and open it anyway).
  */
 
-/** startup.conf for a private instance rooted at `run`. */
-export function startupConf(run: string, apiPrefix: string, opts: { pollSleepUs?: number } = {}): string {
+/** startup.conf for a private instance rooted at `run` (its log in `run` unless `logFile` says where). */
+export function startupConf(run: string, apiPrefix: string, opts: { pollSleepUs?: number; logFile?: string } = {}): string {
   const poll = opts.pollSleepUs ? ` poll-sleep-usec ${opts.pollSleepUs}` : "";
-  return `unix { nodaemon nosyslog cli-listen ${run}/cli.sock runtime-dir ${run} log ${run}/vpp.log${poll} }
+  return `unix { nodaemon nosyslog cli-listen ${run}/cli.sock runtime-dir ${run} log ${opts.logFile ?? `${run}/vpp.log`}${poll} }
 api-segment { prefix ${apiPrefix} }
 socksvr { socket-name ${run}/api.sock }
 statseg { socket-name ${run}/stats.sock page-size 4k }

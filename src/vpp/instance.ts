@@ -48,7 +48,8 @@ export async function startVpp(install: VppInstall, topology: Topology, opts: { 
   const runDir = mkdtempSync(join(tmpdir(), "vlsbench-vpp-"));
   chmodSync(runDir, 0o700);
   const prefix = `vlsb${process.pid}${randomBytes(3).toString("hex")}`;
-  writeFileSync(join(runDir, "startup.conf"), startupConf(runDir, prefix, opts), { mode: 0o600 });
+  const logFile = process.env.VLSB_VPP_LOG || join(runDir, "vpp.log");
+  writeFileSync(join(runDir, "startup.conf"), startupConf(runDir, prefix, { ...opts, logFile }), { mode: 0o600 });
   const proc: Subprocess = Bun.spawn([nativeProgram("vlsb-supervise"), "--rmdir", runDir, "--", install.vpp, "-c", join(runDir, "startup.conf")], {
     stdin: "ignore",
     stdout: "ignore",
@@ -57,7 +58,7 @@ export async function startVpp(install: VppInstall, topology: Topology, opts: { 
   });
   const cliSock = join(runDir, "cli.sock");
   const secrets: [string, string] = [String(randomBytes(6).readUIntBE(0, 6)), String(randomBytes(6).readUIntBE(0, 6))];
-  const inst = makeInstance(install, runDir, cliSock, topology, secrets, proc);
+  const inst = makeInstance(install, runDir, cliSock, topology, secrets, proc, logFile);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let up = false;
   while (Date.now() < deadline && proc.exitCode === null) {
@@ -94,7 +95,7 @@ export async function startVpp(install: VppInstall, topology: Topology, opts: { 
 export function attachVpp(install: VppInstall, appSocket: string, namespace?: { id: string; secret: string }): VppInstance {
   const runDir = mkdtempSync(join(tmpdir(), "vlsbench-vcl-"));
   chmodSync(runDir, 0o700);
-  const inst = makeInstance(install, runDir, "", "cut-through", ["", ""], null);
+  const inst = makeInstance(install, runDir, "", "cut-through", ["", ""], null, "");
   const attach = { appSocket, namespace };
   return { ...inst, attach: () => attach, writeVcl: (side, mode, o) => writeVclFile(runDir, side, attach, mode, o) };
 }
@@ -105,7 +106,7 @@ function writeVclFile(dir: string, side: string, attach: VclAttach, mode: "singl
   return path;
 }
 
-function makeInstance(install: VppInstall, runDir: string, cliSock: string, topology: Topology, secrets: [string, string], proc: Subprocess | null): VppInstance {
+function makeInstance(install: VppInstall, runDir: string, cliSock: string, topology: Topology, secrets: [string, string], proc: Subprocess | null, logFile: string): VppInstance {
   const attach = (side: "server" | "client"): VclAttach => {
     if (topology === "cut-through") return { appSocket: join(runDir, "app_ns_sockets", "default") };
     const id = side === "server" ? "1" : "2";
@@ -121,7 +122,7 @@ function makeInstance(install: VppInstall, runDir: string, cliSock: string, topo
     exited: proc ? proc.exited : new Promise<number>(() => {}),
     logTail(lines = 8) {
       try {
-        return readFileSync(join(runDir, "vpp.log"), "utf8").trim().split("\n").slice(-lines).join(" | ");
+        return readFileSync(logFile, "utf8").trim().split("\n").slice(-lines).join(" | ");
       } catch {
         return "";
       }

@@ -11,10 +11,15 @@
  */
 import { test } from "bun:test";
 import type { BackendName } from "../../src/native/vls.ts";
-import { findVpp } from "../../src/vpp/find.ts";
+import { findVpp, vppVersion } from "../../src/vpp/find.ts";
+import { lastVppRunDiagnostics } from "../helpers/scenario.ts";
 
 export interface ConformanceBackend {
   name: BackendName;
+  /** The VPP release (e.g. "24.06", "26.10-rc0"); "" on the kernel backend. */
+  version: string;
+  /** How tests name it: "kernel", "vpp 24.06". */
+  label: string;
   available: boolean;
   /** Why the backend is not available (one line). */
   reason?: string;
@@ -22,9 +27,13 @@ export interface ConformanceBackend {
 
 /** The backend list, in the order the tests are registered. */
 export function backends(): ConformanceBackend[] {
+  const install = findVpp();
+  const version = install ? vppVersion(install).short : "";
   return [
-    { name: "kernel", available: true },
-    findVpp() ? { name: "vpp", available: true } : { name: "vpp", available: false, reason: "VPP not found: install FD.io vpp packages or set VPP_PREFIX" },
+    { name: "kernel", version: "", label: "kernel", available: true },
+    install
+      ? { name: "vpp", version, label: `vpp ${version}`, available: true }
+      : { name: "vpp", version: "", label: "vpp", available: false, reason: "VPP not found: install FD.io vpp packages or set VPP_PREFIX" },
   ];
 }
 
@@ -45,9 +54,23 @@ export function forEachBackend(register: (b: ConformanceBackend, t: BackendTest)
   for (const b of backends()) {
     const t: BackendTest = (name, body, timeoutMs, vppGap) => {
       if (!b.available) test.skip(`${name} [${b.name}: skipped, ${b.reason ?? "unavailable"}]`, body, timeoutMs);
-      else if (b.name === "vpp" && vppGap) test.skip(`${name} [vpp: skipped, not on VPP yet: ${vppGap}]`, body, timeoutMs);
+      else if (b.name === "vpp" && vppGap) test.skip(`${name} [${b.label}: skipped, not on VPP yet: ${vppGap}]`, body, timeoutMs);
+      else if (b.name === "vpp") test(`${name} [${b.label}]`, withVppDiagnostics(body), timeoutMs);
       else test(`${name} [${b.name}]`, body, timeoutMs);
     };
     register(b, t);
   }
+}
+
+/** A VPP test body whose failure also shows the last scenario's stderr and VPP log tail. */
+function withVppDiagnostics(body: TestBody): TestBody {
+  return async () => {
+    try {
+      await body();
+    } catch (e) {
+      const d = lastVppRunDiagnostics();
+      if (e instanceof Error && d && !e.message.includes("VPP log")) e.message += `\n--- last VPP scenario: ${d}`;
+      throw e;
+    }
+  };
 }
