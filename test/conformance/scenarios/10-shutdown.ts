@@ -12,7 +12,7 @@ import { initApp } from "./app.ts";
 import { listenTcpAnyPort, SHUT_RD, SHUT_WR, SHUT_RDWR } from "../../../src/native/vls.ts";
 
 scenario(async ({ backend, mode }) => {
-  await initApp(backend, mode);
+  await initApp(backend, mode, "", { selfConnect: true });
   const { handle: listener, port } = listenTcpAnyPort(loopback(0), backend);
   const buf = new Uint8Array(new ArrayBuffer(4096));
 

@@ -49,9 +49,42 @@ export async function appOptionsFor(backend: BackendName, mode: ModeName): Promi
   return `lib=${install.libvppcom};vcl_config=${conf};app_name=scenario-${process.pid}`;
 }
 
-/** Initialises this process's app on the backend (starting VPP for vpp). */
-export async function initApp(backend: BackendName, mode: ModeName, kernelOptions = ""): Promise<void> {
+/**
+ * Initialises this process's app on the backend (starting VPP for vpp).
+ * `selfConnect`: the scenario connects to its own listeners; on VPP a relay
+ * app is started for that ({@link startRelay}) and its port published in
+ * VLSB_TEST_RELAY_PORT, which lib.ts's connect helpers use (Workers started
+ * afterwards inherit it).
+ */
+export async function initApp(backend: BackendName, mode: ModeName, kernelOptions = "", opts: { selfConnect?: boolean } = {}): Promise<void> {
   appInit(backend, mode, backend === "kernel" ? kernelOptions : await appOptionsFor(backend, mode));
+  if (backend === "vpp" && opts.selfConnect) process.env.VLSB_TEST_RELAY_PORT = String(await startRelay());
+}
+
+/**
+ * Starts scenarios/relay.ts as another app on this scenario's VPP and
+ * returns its port. VPP before mid-2026 never completes an app's connect to
+ * a listener of its own app; through the relay (another app) it always
+ * works, so every VPP version runs the same scenario.
+ */
+async function startRelay(): Promise<number> {
+  const { install, inst } = requireVpp();
+  const conf = inst.writeVcl("client", "single");
+  const p = Bun.spawn([process.execPath, join(import.meta.dir, "relay.ts"), `lib=${install.libvppcom};vcl_config=${conf};app_name=relay-${process.pid}`], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const first = await Promise.race([p.stdout.getReader().read().then((r) => new TextDecoder().decode(r.value ?? new Uint8Array())), Bun.sleep(10_000).then(() => "")]);
+  const m = first.match(/^ready (\d+)/);
+  if (!m) {
+    p.kill("SIGKILL");
+    throw new Error(`the relay did not start on VPP: ${first.trim()} ${(await new Response(p.stderr).text()).trim().slice(-500)}`);
+  }
+  peers.add({
+    port: Number(m[1]),
+    async stop() {
+      p.kill("SIGTERM");
+      await Promise.race([p.exited, Bun.sleep(3000).then(() => p.kill("SIGKILL"))]);
+    },
+  });
+  return Number(m[1]);
 }
 
 /** A process-mode parent's start: the app, a listener on a free loopback

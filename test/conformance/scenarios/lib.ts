@@ -188,7 +188,20 @@ export function acceptWithin(listener: number, timeoutMs: number, poller?: Polle
  * accept is the one waiting.)
  */
 export function acceptAndFinish(c: number, listener: number, timeoutMs = 3000): number {
-  const s = acceptWithin(listener, timeoutMs);
+  if (relayHeaders.has(c)) sendRelayHeader(c, timeoutMs);
+  const poller = new Poller();
+  let s: number;
+  try {
+    s = acceptWithin(listener, timeoutMs, poller);
+  } finally {
+    poller.close();
+  }
+  waitWritable(c, timeoutMs);
+  return s;
+}
+
+/** Waits until session `c` is writable (EPOLLOUT: its connect finished), in an epoll set of its own. */
+function waitWritable(c: number, timeoutMs: number): void {
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   try {
     check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, c, EPOLLOUT, 0));
@@ -199,14 +212,40 @@ export function acceptAndFinish(c: number, listener: number, timeoutMs = 3000): 
   } finally {
     raw.vlsb_close(ep);
   }
-  return s;
 }
 
-/** Starts a non-blocking connect of `c` to the loopback `port`: 0 or -EINPROGRESS, else throws. */
+/**
+ * Starts a non-blocking connect of `c` to the loopback `port` of this
+ * app's own listener: 0 or -EINPROGRESS, else throws. On VPP the connect
+ * goes to the relay app (app.ts: initApp with selfConnect), which is told
+ * the port by a 2-byte header that {@link acceptAndFinish} sends.
+ */
 export function connectNonBlocking(c: number, port: number): number {
-  const rv = raw.vlsb_connect(c, encodeEndpoint(loopback(port)));
+  const relay = Number(process.env.VLSB_TEST_RELAY_PORT ?? 0);
+  const rv = raw.vlsb_connect(c, encodeEndpoint(loopback(relay || port)));
   if (rv !== 0 && rv !== -Errno.EINPROGRESS) throw new Error(`vlsb_connect: ${errnoName(-rv)}`);
+  if (relay) relayHeaders.set(c, port);
   return rv;
+}
+
+/** Sessions connected to the relay whose target port is still to be sent (this thread's). */
+const relayHeaders = new Map<number, number>();
+
+/** Waits until `c` (connected to the relay) is writable, then sends it the target port. */
+function sendRelayHeader(c: number, timeoutMs: number): void {
+  const port = relayHeaders.get(c)!;
+  relayHeaders.delete(c);
+  waitWritable(c, timeoutMs);
+  const hdr = new Uint8Array(new ArrayBuffer(2));
+  hdr[0] = port >> 8;
+  hdr[1] = port & 0xff;
+  const end = nowMs() + timeoutMs;
+  for (let sent = 0; sent < 2; ) {
+    const w = raw.vlsb_write(c, hdr.subarray(sent), 2 - sent);
+    if (w > 0) sent += w;
+    else if (w !== -Errno.EAGAIN) throw new Error(`relay header: vlsb_write: ${errnoName(-w)}`);
+    else if (nowMs() > end) throw new Error(`relay header not sent within ${timeoutMs} ms`);
+  }
 }
 
 /** A connected pair on one thread: a non-blocking client connected to
