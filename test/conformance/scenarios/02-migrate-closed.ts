@@ -13,8 +13,8 @@
  */
 import { isMainThread } from "node:worker_threads";
 import {
-  scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
-  equalBytes, counters, workerCounters, sumOf, loopback, encodeEndpoint, nowMs, type Counters,
+  connectOrCode, scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
+  equalBytes, counters, workerCounters, sumOf, loopback, nowMs, type Counters,
 } from "./lib.ts";
 import { listenTcpAnyPort, type BackendName } from "../../../src/native/vls.ts";
 import { initApp } from "./app.ts";
@@ -35,7 +35,7 @@ function threadB(d: BData) {
   const { handle: l, port } = listenTcpAnyPort(loopback(0), d.backend);
   stage("B: connect A's CLOSED session (migrates)");
   const t0 = nowMs();
-  const connectRv = raw.vlsb_connect(d.session, encodeEndpoint(loopback(port)));
+  const connectRv = connectOrCode(d.session, port);
   const connectMs = Math.round(nowMs() - t0);
   if (connectRv !== 0 && connectRv !== -Errno.EINPROGRESS) return { wrk, connectRv, connectMs };
   const s = acceptAndFinish(d.session, l, 3000);
@@ -63,7 +63,7 @@ function threadB(d: BData) {
 if (!isMainThread) workerMain(threadB);
 else
   scenario(async ({ backend, mode }) => {
-    await initApp(backend, mode);
+    await initApp(backend, mode, "", { selfConnect: true });
     const aWrk = raw.vlsb_worker_index();
     const poller = new Poller();
     // CLOSED and non-blocking: B's connect to its own listener must not wait

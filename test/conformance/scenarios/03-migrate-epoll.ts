@@ -70,7 +70,7 @@ function worker(d: WData) {
 if (!isMainThread) workerMain(worker);
 else
   scenario(async ({ backend, mode }) => {
-    await initApp(backend, mode);
+    await initApp(backend, mode, "", { selfConnect: true });
     const poller = new Poller();
     const emptySet = check("vlsb_epoll_create", raw.vlsb_epoll_create());
     const fullSet = check("vlsb_epoll_create", raw.vlsb_epoll_create());

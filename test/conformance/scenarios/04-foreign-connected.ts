@@ -137,14 +137,14 @@ if (!isMainThread) workerMain((d: Data) => roles[d.role](d));
 else
   scenario(async ({ backend, mode, extra }) => {
     if (extra[0] === "close-window") {
-      await initApp(backend, mode, "rpc_timeout_ms=300");
+      await initApp(backend, mode, "rpc_timeout_ms=300", { selfConnect: true });
       const ctl = new SharedArrayBuffer(16);
       const o = startWorker<any>(import.meta.url, { role: "reading-owner", backend, ctl } satisfies Data);
       const t = startWorker<any>(import.meta.url, { role: "closer", backend, ctl } satisfies Data);
       const [or, tr] = await Promise.all([o.result, t.result]);
       return { owner: or, closer: tr };
     }
-    await initApp(backend, mode);
+    await initApp(backend, mode, "", { selfConnect: true });
     const ctl = new SharedArrayBuffer(16);
     const o = startWorker<any>(import.meta.url, { role: "owner", backend, ctl } satisfies Data);
     const t = startWorker<any>(import.meta.url, { role: "toucher", backend, ctl } satisfies Data);

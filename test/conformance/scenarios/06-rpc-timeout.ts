@@ -11,7 +11,7 @@
  */
 import { isMainThread } from "node:worker_threads";
 import {
-  scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
+  connectOrCode, scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
   equalBytes, counters, workerCounters, socketCount, loopback, encodeEndpoint, nowMs,
 } from "./lib.ts";
 import { listenTcpAnyPort, Attr, type BackendName } from "../../../src/native/vls.ts";
@@ -38,7 +38,7 @@ function owner(d: Data) {
   stage("awake, use the session");
   const flags = raw.vlsb_attr(h, Attr.GET_FLAGS, 0, null);
   const { handle: l, port } = listenTcpAnyPort(loopback(0), d.backend);
-  const connect = raw.vlsb_connect(h, encodeEndpoint(loopback(port)));
+  const connect = connectOrCode(h, port);
   let dataOk = false;
   let s = -1;
   if (connect === 0 || connect === -Errno.EINPROGRESS) {
@@ -84,7 +84,7 @@ if (!isMainThread) workerMain((d: Data) => (d.role === "owner" ? owner(d) : touc
 else
   scenario(async ({ backend, mode, extra }) => {
     const timeoutMs = Number(extra[0] ?? 500);
-    await initApp(backend, mode, `rpc_timeout_ms=${timeoutMs}`);
+    await initApp(backend, mode, `rpc_timeout_ms=${timeoutMs}`, { selfConnect: true });
     const ctl = new SharedArrayBuffer(12);
     const o = startWorker<any>(import.meta.url, { role: "owner", backend, ctl } satisfies Data);
     const t = startWorker<any>(import.meta.url, { role: "toucher", backend, ctl } satisfies Data);

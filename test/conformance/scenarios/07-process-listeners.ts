@@ -161,7 +161,7 @@ async function ownerAdd(backend: any) {
 
 /** One process, one thread: DEL then ADD of a LISTEN session keeps accepting. */
 async function delAdd(backend: any, mode: any) {
-  await initApp(backend, mode);
+  await initApp(backend, mode, "", { selfConnect: true });
   const { handle: l, port } = listenTcpAnyPort(loopback(0), backend);
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(8 * 16));

@@ -188,7 +188,6 @@ export function acceptWithin(listener: number, timeoutMs: number, poller?: Polle
  * accept is the one waiting.)
  */
 export function acceptAndFinish(c: number, listener: number, timeoutMs = 3000): number {
-  if (relayHeaders.has(c)) sendRelayHeader(c, timeoutMs);
   const poller = new Poller();
   let s: number;
   try {
@@ -217,24 +216,27 @@ function waitWritable(c: number, timeoutMs: number): void {
 /**
  * Starts a non-blocking connect of `c` to the loopback `port` of this
  * app's own listener: 0 or -EINPROGRESS, else throws. On VPP the connect
- * goes to the relay app (app.ts: initApp with selfConnect), which is told
- * the port by a 2-byte header that {@link acceptAndFinish} sends.
+ * goes to the relay app (app.ts: initApp with selfConnect); this waits
+ * until that connect is done and sends the relay the port (2 bytes), so
+ * the relay's connect to `port` is under way when this returns, as a
+ * direct non-blocking connect would be.
  */
 export function connectNonBlocking(c: number, port: number): number {
-  const relay = Number(process.env.VLSB_TEST_RELAY_PORT ?? 0);
-  const rv = raw.vlsb_connect(c, encodeEndpoint(loopback(relay || port)));
+  const rv = connectOrCode(c, port);
   if (rv !== 0 && rv !== -Errno.EINPROGRESS) throw new Error(`vlsb_connect: ${errnoName(-rv)}`);
-  if (relay) relayHeaders.set(c, port);
   return rv;
 }
 
-/** Sessions connected to the relay whose target port is still to be sent (this thread's). */
-const relayHeaders = new Map<number, number>();
+/** As {@link connectNonBlocking}, but a failed connect returns its code instead of throwing. */
+export function connectOrCode(c: number, port: number): number {
+  const relay = Number(process.env.VLSB_TEST_RELAY_PORT ?? 0);
+  const rv = raw.vlsb_connect(c, encodeEndpoint(loopback(relay || port)));
+  if (relay && (rv === 0 || rv === -Errno.EINPROGRESS)) sendRelayHeader(c, port, 3000);
+  return rv;
+}
 
 /** Waits until `c` (connected to the relay) is writable, then sends it the target port. */
-function sendRelayHeader(c: number, timeoutMs: number): void {
-  const port = relayHeaders.get(c)!;
-  relayHeaders.delete(c);
+function sendRelayHeader(c: number, port: number, timeoutMs: number): void {
   waitWritable(c, timeoutMs);
   const hdr = new Uint8Array(new ArrayBuffer(2));
   hdr[0] = port >> 8;
