@@ -12,10 +12,9 @@
  * of the runner's (VLSB_VPP_LOG): a failure names the VPP version and ends
  * with the tail of that log, so a CI failure can be read without a rerun.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import { findVpp, vppVersion } from "../../src/vpp/find.ts";
+import { runProbeProcess, type ProbeProcessRun } from "../../src/check/probe-process.ts";
 
 export interface ScenarioRun<T> {
   /** The parsed JSON line. */
@@ -47,54 +46,27 @@ export async function runScript<T = any>(script: string, argv: string[], timeout
   const onVpp = argv[0] === "vpp";
   const install = onVpp ? findVpp() : null;
   const label = `scenario ${basename(script, ".ts")} ${argv.join(" ")}${install ? ` (VPP ${vppVersion(install).full})` : ""}`;
-  const logDir = onVpp ? mkdtempSync(join(tmpdir(), "vlsbench-scenario-log-")) : null;
-  const vppLog = logDir ? join(logDir, "vpp.log") : "";
-  const t0 = performance.now();
-  const child = Bun.spawn([process.execPath, script, ...argv], {
-    stdout: "pipe",
-    stderr: "pipe",
-    stdin: "ignore",
-    env: { ...process.env, VLSB_NATIVE_VARIANT: process.env.VLSB_NATIVE_VARIANT ?? "debug", ...(vppLog ? { VLSB_VPP_LOG: vppLog } : {}) },
-  });
-  let timedOut = false;
-  const timer = setTimeout(async () => {
-    timedOut = true;
-    try {
-      child.kill("SIGUSR2"); // lock-debug build: dump lock owners to stderr
-    } catch {}
-    await Bun.sleep(300);
-    try {
-      child.kill("SIGKILL");
-    } catch {}
-  }, timeoutMs);
-  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-  clearTimeout(timer);
-  const elapsedMs = Math.round(performance.now() - t0);
-  let vppTail = "";
-  if (logDir) {
-    try {
-      vppTail = `; VPP log tail: ${readFileSync(vppLog, "utf8").trim().split("\n").slice(-12).join(" | ") || "(empty)"}`;
-    } catch {
-      vppTail = "; VPP log: (none written)";
-    }
-    rmSync(logDir, { recursive: true, force: true });
-    lastVppDiagnostics = `${label}: stderr: ${tail(err, 1500) || "(empty)"}${vppTail}`;
-  }
-  if (timedOut) {
-    const stage = [...err.matchAll(/^stage: (.*)$/gm)].pop()?.[1] ?? "(no stage reported)";
+  const run = await runScenarioProcess(script, argv, timeoutMs);
+  const { stderr: err, stdout: out } = run;
+  const vppTail = onVpp ? `; VPP log tail: ${run.vppLogTail || "(empty)"}` : "";
+  if (onVpp) lastVppDiagnostics = `${label}: stderr: ${tail(err, 1500) || "(empty)"}${vppTail}`;
+  if (run.timedOut) {
+    const stage = run.stages.at(-1) ?? "(no stage reported)";
     throw new Error(`${label} HUNG: killed after ${timeoutMs} ms, last stage: ${stage}; stderr: ${tail(err, 1500)}${vppTail}`);
   }
-  if (code !== 0 || child.signalCode)
-    throw new Error(`${label} failed: exit code ${code}${child.signalCode ? `, signal ${child.signalCode}` : ""}; stderr: ${tail(err, 2000)}${vppTail}`);
-  const line = out.trim().split("\n").reverse().find((l) => l.startsWith("{"));
-  if (!line) throw new Error(`${label} printed no JSON result; stdout: ${tail(out, 500)}; stderr: ${tail(err, 1000)}${vppTail}`);
-  let result: T;
-  try {
-    result = JSON.parse(line) as T;
-  } catch (e) {
-    throw new Error(`${label} printed bad JSON (${(e as Error).message}): ${tail(line, 500)}`);
-  }
-  return { result, elapsedMs, stderr: err };
+  if (run.exitCode !== 0 || run.signal)
+    throw new Error(`${label} failed: exit code ${run.exitCode ?? 128}${run.signal ? `, signal ${run.signal}` : ""}; stderr: ${tail(err, 2000)}${vppTail}`);
+  if (run.result === null) throw new Error(`${label} printed no JSON result; stdout: ${tail(out, 500)}; stderr: ${tail(err, 1000)}${vppTail}`);
+  return { result: run.result as T, elapsedMs: run.elapsedMs, stderr: err };
+}
+
+/**
+ * Runs a scenario script once without judging it (src/check's probe
+ * process: exit, signal, hang, stages, result), on the lock-debug build
+ * unless VLSB_NATIVE_VARIANT says otherwise, keeping VPP's log on vpp.
+ */
+export function runScenarioProcess(script: string, argv: string[], timeoutMs: number): Promise<ProbeProcessRun> {
+  return runProbeProcess(script, argv, { timeoutMs, keepVppLog: argv[0] === "vpp", env: { VLSB_NATIVE_VARIANT: process.env.VLSB_NATIVE_VARIANT ?? "debug" } });
 }
 
 /** runScript, returning only the parsed result. */
