@@ -4,31 +4,35 @@
 // and the late requests it drains are discarded (no fd dup'ed for them).
 import { describe, expect } from "bun:test";
 import { forEachBackend } from "./backends.ts";
-import { runScenario } from "./run-scenario.ts";
+import { join } from "node:path";
+import { runScenario, runScenarioProcess, SCENARIO_DIR } from "./run-scenario.ts";
+import { classify } from "../../src/check/outcome.ts";
 
 const TIMEOUT_MS = 500;
 
 forEachBackend((b, t) => {
   describe("06 clone RPC timeout", () => {
     if (b.name === "vpp") {
-      t("difference: VPP's fixed 3 s timeout, then the owner crashes serving the late request (a VPP defect; thread mode)", async () => {
+      t("difference: VPP's fixed 3 s timeout (rpc_timeout_ms is the embedded model's); the late request the owner serves afterwards ends classified (a use-after-free on VPP: measured by bun run check) (thread mode)", async () => {
         // VPP ignores rpc_timeout_ms: its clone RPC timeout is 3 s. After the
         // requester gave up (and freed the session it had allocated for the
         // clone), the owner serves the late request at its next VLS call
-        // that drains its queue (here vls_listen) and copies into that freed
-        // session: SIGSEGV in vls_clone_and_share_rpc_handler. The embedded
-        // model tags each request and discards late ones.
-        const failure = await runScenario<any>("06-rpc-timeout", [b.name, "thread", "3000"], 30_000).then(() => null, (e: Error) => e.message);
-        const m = failure?.match(/toucher: attr (-?\d+) in (\d+) ms, connect (-?\d+) in (\d+) ms/);
-        expect(m).not.toBeNull();
+        // that drains its queue and copies into that freed session. Whether
+        // that crashes depends on the allocator and the build (26.10-rc0 in
+        // 2026-12: SIGSEGV sometimes, not always), so only the answers and a
+        // classified end are asserted. The embedded model tags each request
+        // and discards late ones (the kernel case below).
+        const run = await runScenarioProcess(join(SCENARIO_DIR, "06-rpc-timeout.ts"), [b.name, "thread", "3000"], 30_000);
+        const line = run.stages.find((s) => s.includes("toucher: attr"));
+        const m = line?.match(/toucher: attr (-?\d+) in (\d+) ms, connect (-?\d+) in (\d+) ms/);
+        expect(m).toBeTruthy();
         const [, attrRv, attrMs, connectRv, connectMs] = m!.map(Number);
         expect([attrRv, connectRv]).toEqual([-77, -77]);
-        for (const ms of [attrMs, connectMs]) {
-          expect(ms).toBeGreaterThanOrEqual(2800);
-          expect(ms).toBeLessThanOrEqual(6000);
-        }
-        expect(failure).toMatch(/signal SIGSEGV/);
-        expect(failure).toMatch(/stage: worker \d+: awake, use the session/);
+        // A timeout cannot fire early; the owner cannot answer (it is blocked
+        // outside VLS), so each call took at least the 3 s timeout.
+        for (const ms of [attrMs, connectMs]) expect(ms).toBeGreaterThanOrEqual(2900);
+        const outcome = classify<any>(run, (r) => (r.owner.dataOk ? null : `owner's session after: ${JSON.stringify(r.owner)}`));
+        expect(["ok", "differs", "crash"]).toContain(outcome.kind);
       }, 35_000);
       return;
     }

@@ -20,6 +20,12 @@ export interface ConformanceBackend {
   version: string;
   /** How tests name it: "kernel", "vpp 24.06". */
   label: string;
+  /**
+   * Which VLS generation a VPP has: "24.06" (the VLS of the design's seeds,
+   * before VPP's 2025 locking rework) or "26.10" (after it); "" on kernel.
+   * Releases before 25.10 count as the first, the rest as the second.
+   */
+  vls: "" | "24.06" | "26.10";
   available: boolean;
   /** Why the backend is not available (one line). */
   reason?: string;
@@ -30,11 +36,16 @@ export function backends(): ConformanceBackend[] {
   const install = findVpp();
   const version = install ? vppVersion(install).short : "";
   return [
-    { name: "kernel", version: "", label: "kernel", available: true },
+    { name: "kernel", version: "", label: "kernel", vls: "", available: true },
     install
-      ? { name: "vpp", version, label: `vpp ${version}`, available: true }
-      : { name: "vpp", version: "", label: "vpp", available: false, reason: "VPP not found: install FD.io vpp packages or set VPP_PREFIX" },
+      ? { name: "vpp", version, label: `vpp ${version}`, vls: vlsGeneration(version), available: true }
+      : { name: "vpp", version: "", label: "vpp", vls: "", available: false, reason: "VPP not found: install FD.io vpp packages or set VPP_PREFIX" },
   ];
+}
+
+function vlsGeneration(version: string): "24.06" | "26.10" {
+  const m = version.match(/^(\d+)\.(\d+)/);
+  return m && Number(m[1]) * 100 + Number(m[2]) < 2510 ? "24.06" : "26.10";
 }
 
 type TestBody = () => Promise<void> | void;

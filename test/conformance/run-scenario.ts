@@ -13,3 +13,6 @@ export type { ScenarioRun };
 export function runScenario<T = any>(name: string, argv: string[], timeoutMs: number): Promise<ScenarioRun<T>> {
   return runScript<T>(join(SCENARIO_DIR, `${name}.ts`), argv, timeoutMs);
 }
+
+/** Runs a scenario process once without judging it (exit, signal, hang, stages, result). */
+export { runScenarioProcess } from "../helpers/scenario.ts";

@@ -7,7 +7,8 @@
  * session is untouched: O still reads the bytes that were pending on it,
  * and both directions work.
  *
- *   bun 04-foreign-connected.ts BACKEND MODE [touch]
+ *   bun 04-foreign-connected.ts BACKEND MODE [no-close]
+ * (no-close: the other worker leaves close out of its calls.)
  *
  * Case close-window (app option rpc_timeout_ms=300): the owner does not
  * poll but keeps reading its session (non-blocking) while the other worker
@@ -30,6 +31,8 @@ interface Data {
   role: "owner" | "toucher" | "reading-owner" | "closer";
   backend: BackendName;
   ctl: SharedArrayBuffer;
+  /** toucher: leave close out of its calls ("no-close"). */
+  noClose?: boolean;
 }
 
 function owner(d: Data) {
@@ -79,12 +82,14 @@ function toucher(d: Data) {
     read: raw.vlsb_read(c, buf, 64),
     attr: raw.vlsb_attr(c, Attr.GET_FLAGS, 0, null),
     shutdown: raw.vlsb_shutdown(c, SHUT_WR),
-    close: raw.vlsb_close(c),
+    ...(d.noClose ? {} : { close: raw.vlsb_close(c) }),
     accept: raw.vlsb_accept(l, null, O_NONBLOCK),
     bind: raw.vlsb_bind(c, encodeEndpoint(loopback(0))),
     epollCtl: raw.vlsb_epoll_ctl(ownEp, EPOLL_CTL_ADD, c, EPOLLIN, 1),
   };
   const elapsedMs = Math.round(nowMs() - t0);
+  // Also as a stage line: on VPP the owner's process may not live to print the result.
+  stage(`toucher answers: ${JSON.stringify(rv)}`);
   const sockets1 = socketCount();
   const end = workerCounters(counters(), wrk);
   raw.vlsb_close(ownEp);
@@ -127,6 +132,7 @@ function closer(d: Data) {
   const t0 = nowMs();
   const close = raw.vlsb_close(Atomics.load(ctl, 2));
   const ms = Math.round(nowMs() - t0);
+  stage(`closer: close ${close} in ${ms} ms`);
   Bun.sleepSync(20);
   Atomics.store(ctl, 1, 1);
   return { close, ms };
@@ -147,7 +153,7 @@ else
     await initApp(backend, mode, "", { selfConnect: true });
     const ctl = new SharedArrayBuffer(16);
     const o = startWorker<any>(import.meta.url, { role: "owner", backend, ctl } satisfies Data);
-    const t = startWorker<any>(import.meta.url, { role: "toucher", backend, ctl } satisfies Data);
+    const t = startWorker<any>(import.meta.url, { role: "toucher", backend, ctl, noClose: extra[0] === "no-close" } satisfies Data);
     stage("wait for both workers");
     const [or, tr] = await Promise.all([o.result, t.result]);
     return { owner: or, toucher: tr };
