@@ -130,7 +130,7 @@ forEachBackend((b, t) => {
           expect(r.stuck).toBe("X's next call: not done after 3000 ms");
         }, 25_000);
       else
-        t(`difference on VPP ${b.version}: a set that cannot migrate gives EBADFD, VLS usable after it (embedded: EBADFD), thread mode`, async () => {
+        t(`difference on VPP ${b.version || "26.10-rc0"}: a set that cannot migrate gives EBADFD, VLS usable after it (embedded: EBADFD), thread mode`, async () => {
           const r = await only(b, "thread", "ep cannot migrate (non-empty, other worker)", true);
           expect(r.stuck).toBeNull();
           expect([r.result, r.next]).toEqual([EBADFD, EBADFD]);
@@ -156,7 +156,7 @@ forEachBackend((b, t) => {
         } else {
           // After the rework any thread that calls in switches the locks on.
           for (const helper of [false, true])
-            t(`difference on VPP ${b.version}: an epoll_ctl ADD of a set to itself never returns, ${helper ? "two worker threads" : "one worker thread"} (embedded: EBADFD), ${mode} mode`, async () => {
+            t(`difference on VPP ${b.version || "26.10-rc0"}: an epoll_ctl ADD of a set to itself never returns, ${helper ? "two worker threads" : "one worker thread"} (embedded: EBADFD), ${mode} mode`, async () => {
               const r = await only(b, mode, "session is the set", helper);
               expect(r.stuck).toMatch(hangOf("session is the set"));
             }, 25_000);

@@ -130,8 +130,10 @@ function threadX(d: Data) {
   // Thread mode: X serves the clone RPCs of Y's first calls on X's set and
   // session. Single mode: no RPCs, and X does not compete for VCL's message
   // queue lock while it waits (VPP's VLS gives that lock to no one in turn).
+  // The embedded model's runs keep polling in both modes, as they always did.
+  const polls = d.mode === "thread" || d.backend === "kernel";
   const waitFor = (cond: () => boolean, what: string) =>
-    d.mode === "thread" ? poller.pollUntil(cond, 20_000, what) : spinUntil(cond, 20_000, what);
+    polls ? poller.pollUntil(cond, 20_000, what) : spinUntil(cond, 20_000, what);
   waitFor(() => Atomics.load(ctl, PHASE) >= 3, "phase 2");
   const calls2List = d.backend === "vpp" ? calls.filter(([n]) => !CLOSED_KINDS.includes(n)) : calls;
   stage("phase 2, bad calls concurrently with Y");
@@ -144,7 +146,7 @@ function threadX(d: Data) {
       calls2++;
       if (f() !== EBADFD) bad2++;
     }
-    if (r % 8 === 0 && d.mode === "thread") poller.poll(0);
+    if (r % 8 === 0 && polls) poller.poll(0);
   }
   Atomics.store(ctl, X_KIND, 0);
   Atomics.store(ctl, X2_DONE, 1);
@@ -259,10 +261,10 @@ else
     const base = { backend, mode, repeat, rounds, mainFullSet, mainSession, ctl, only, kinds, helper };
     const x = startWorker<any>(import.meta.url, { ...base, role: "X" } satisfies Data);
     const y = only ? (helper ? startWorker<any>(import.meta.url, { ...base, role: "H" } satisfies Data) : null) : startWorker<any>(import.meta.url, { ...base, role: "Y" } satisfies Data);
-    // Main serves RPCs (polls VLS) only when X's bad calls touch main's set
-    // or session; otherwise it makes no VLS call while it watches, so a lock
-    // a bad call leaves broken cannot stop the watch.
-    const mainServes = !only && kinds === "all" && mode === "thread";
+    // Main polls VLS (serving RPCs) on the embedded model and in full runs;
+    // on VPP it makes no VLS call while it watches, so a lock a bad call
+    // leaves broken cannot stop the watch.
+    const mainServes = !only && (kinds === "all" || backend === "kernel");
     let stuck: string | null = null;
     const watch = async (cond: () => boolean, ms: number, what: string) => {
       try {
