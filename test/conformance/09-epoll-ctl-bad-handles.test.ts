@@ -24,12 +24,6 @@ const EBADFD = -77, EINVAL = -22;
 const REPEAT = 200, ROUNDS = 3000;
 const SHARED_KINDS = ["ep -1", "ep random", "ep closed", "session -1", "session closed", "session closed, DEL"];
 
-/** Which VLS generation a VPP is: before VPP's 2025 VLS locking rework (like 24.06) or after (like 26.10-rc0). */
-function vppGeneration(b: ConformanceBackend): "24.06" | "26.10" {
-  const [maj, min] = b.version.split(/[.-]/).map(Number);
-  return maj * 100 + min < 2510 ? "24.06" : "26.10";
-}
-
 /** X's bad call KIND alone (then an epoll_ctl on -1), watched for 3 s each. */
 async function only(b: ConformanceBackend, mode: string, kind: string, helper: boolean) {
   const argv = [b.name, mode, "only", kind, ...(helper ? ["helper"] : [])];
@@ -91,7 +85,7 @@ forEachBackend((b, t) => {
         }, 45_000);
 
     if (onVpp) {
-      const gen = vppGeneration(b);
+      const gen = b.vls;
       for (const mode of ["single", "thread"])
         t(`difference on VPP: a plain session as the epoll handle gives EINVAL (embedded: EBADFD), VLS usable after it, ${mode} mode`, async () => {
           const r = await only(b, mode, "ep is a plain session", true);
