@@ -8,7 +8,7 @@
  * result slot of a worker (guarded by its own mutex). Everything else is
  * made safe, or not, by the VLS layer above (vls.c).
  *
- * Mapping (../shared/vls-spec.md section 7):
+ * Mapping (docs/architecture.md, "The embedded model"):
  *   VCL session  = kernel fd (always O_NONBLOCK underneath) + VCL state;
  *   epoll set    = a session flagged vep, holding a kernel epoll fd;
  *   mq           = a locked ring + an eventfd registered in every epoll set

@@ -1,8 +1,8 @@
 /*
  * vls.c - VCL Locked Sessions over the embedded VCL layer: thread detection,
  * the per-mode call guard, migration by clone-and-share RPC, close with
- * clone cleanup. Behaviour as in ../shared/vls-spec.md sections 2-4 and 6;
- * process mode (fork, shared data, SIGCHLD) is in vls_fork.c.
+ * clone cleanup, as docs/architecture.md describes the VLS design; process
+ * mode (fork, shared data, SIGCHLD) is in vls_fork.c.
  *
  * Every public call has the same shape:
  *   detect thread -> get_w_dlock (pool rlock, session lock) -> guard (mode

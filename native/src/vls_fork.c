@@ -1,5 +1,5 @@
 /*
- * vls_fork.c - process mode (../shared/vls-spec.md section 5).
+ * vls_fork.c - process mode of the embedded VLS model.
  *
  * Shared data (owner, subscribers, listener bitmaps) and the worker-index
  * registry live in one MAP_SHARED region mapped at app init, with

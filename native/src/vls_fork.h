@@ -1,7 +1,7 @@
 /*
  * vls_fork.h - process mode: fork-inherited workers, sessions shared across
  * processes through MAP_SHARED data, listener sharing, deferred SIGCHLD
- * cleanup (../shared/vls-spec.md section 5).
+ * cleanup.
  */
 #ifndef VLSB_VLS_FORK_H
 #define VLSB_VLS_FORK_H

@@ -1,8 +1,8 @@
 /*
  * vpp_backend.c - the real VLS: libvppcom.so loaded at run time (dlopen),
  * so the project builds and tests on machines without VPP. Only the few
- * prototypes used are declared here, from the documented API
- * (../shared/vpp/README.md); the endpoint and epoll-event encodings of the
+ * prototypes used are declared here, from VPP's public headers
+ * (vcl/vppcom.h, vcl/vcl_locked.h); the endpoint and epoll-event encodings of the
  * ABI are translated on the way.
  *
  * VPP's VLS keeps no counters vlsbench can read, so this backend counts

@@ -205,6 +205,14 @@ if (import.meta.main) {
       var counters = server ? await server.stop() : null;
       await vpp?.vpp.stop();
     }
+    // A VPP that died may end the run before its exit is seen (every
+    // connection fails at once and the load stops): a stop of ours exits 0,
+    // so any other status means it died under the run.
+    const vppStatus = vpp ? await vpp.vpp.exited : 0;
+    if (vppStatus !== 0) {
+      process.stderr.write(`bench: VPP exited (status ${vppStatus}) mid-run\n`);
+      return 1;
+    }
     const total = combineRows(rows.map((r) => r.result));
     const sizeCfg = sweep || a.sizes[0].lo !== a.sizes[0].hi ? a.sizes.map((s) => s.label).join(",") : a.sizes[0].lo;
     const cfg = {
