@@ -4,7 +4,8 @@
  *
  * Which VPPs: every prebuilt fixture (scripts/vpp-fixtures.ts), else the
  * one VPP_PREFIX names or FD.io's packages installed. `--only VERSION`
- * keeps one; any other argument goes to `bun test` (e.g. a file filter).
+ * keeps one; other arguments name the test files (default: the two
+ * above). Only the VPP cases run: the kernel ones are `npm test`'s.
  * With a VPP present a skipped test is a failure here: every VPP case must
  * run. Exit 0 only when every VPP passed with no skip.
  */
@@ -12,6 +13,8 @@ import { findVpp, vppAt, vppVersion } from "../src/vpp/find.ts";
 import { tarballDir, unpackFixtures, type VppFixture } from "./vpp-fixtures.ts";
 
 const DEFAULT_FILES = ["test/vpp.test.ts", "test/conformance"];
+/** The VPP cases only: conformance names end "[vpp VERSION]", vpp.test.ts's sit under "vpp backend". The kernel cases ran in `npm test`. */
+const VPP_CASES = "\\[vpp |vpp backend";
 
 function vppsToTest(): VppFixture[] {
   const dir = tarballDir();
@@ -36,7 +39,7 @@ async function runOn(v: VppFixture, files: string[]): Promise<Outcome> {
   const full = vppVersion(install).full;
   console.log(`\n=== VPP ${v.version} (${full}) at ${v.prefix}`);
   const t0 = performance.now();
-  const proc = Bun.spawn([process.execPath, "test", "--timeout", "60000", ...files], {
+  const proc = Bun.spawn([process.execPath, "test", "--timeout", "60000", "-t", VPP_CASES, ...files], {
     env: { ...process.env, VPP_PREFIX: v.prefix },
     stdout: "inherit",
     stderr: "pipe",
