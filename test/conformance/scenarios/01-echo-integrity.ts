@@ -1,12 +1,12 @@
 /**
  * Behaviour 1: echo integrity. The real server (src/server/server.ts) in the
- * given mode with 4 workers; 64 plain kernel-socket clients (node:net) in
+ * given mode with 4 workers (or WORKERS); 64 plain kernel-socket clients (node:net) in
  * this process each send their own random payload in several writes and get
  * back exactly those bytes. Then the server stops and reports its counters.
  * On VPP the clients are another VCL app (vlsbench's load generator: one
  * message of PAYLOAD_BYTES per connection, every byte checked).
  *
- *   bun 01-echo-integrity.ts BACKEND MODE [CONNECTIONS] [PAYLOAD_BYTES]
+ *   bun 01-echo-integrity.ts BACKEND MODE [CONNECTIONS] [PAYLOAD_BYTES] [WORKERS]
  */
 import { connect } from "node:net";
 import { scenario, stage, randomPayload, nowMs, type Counters } from "./lib.ts";
@@ -57,8 +57,9 @@ function echo(port: number, payload: Uint8Array, timeoutMs: number): Promise<Buf
 scenario(async ({ backend, mode, extra }) => {
   const nConn = Number(extra[0] ?? 64);
   const size = Number(extra[1] ?? 64 * 1024);
-  stage(`start server (${mode}, 4 workers)`);
-  const srv = await startServer({ backend, mode, workers: 4, host: "127.0.0.1", port: 0, maxConnections: 100000, appOptions: await appOptionsFor(backend, mode) });
+  const workers = Number(extra[2] ?? 4);
+  stage(`start server (${mode}, ${workers} workers)`);
+  const srv = await startServer({ backend, mode, workers, host: "127.0.0.1", port: 0, maxConnections: 100000, appOptions: await appOptionsFor(backend, mode) });
   if (backend === "vpp") {
     stage(`${nConn} VCL client connections x ${size} B`);
     const client = await clientEcho(srv.port, nConn, nConn, size);
