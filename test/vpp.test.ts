@@ -106,6 +106,30 @@ describe(`vpp backend${install ? ` ${vppVersion(install).short}` : ""}${why}`, (
     expect(own.map((v) => ({ pid: v.pid, alive: existsSync(`/proc/${v.pid}`), runDirLeft: existsSync(v.run) }))).toEqual(own.map((v) => ({ pid: v.pid, alive: false, runDirLeft: false })));
   }, 30_000);
 
+  vtest("process mode, 3 workers: one killed, the server survives its SIGCHLD and the others serve every byte", async () => {
+    const p = Bun.spawn([process.execPath, SERVER, "--backend", "vpp", "--mode", "process", "--workers", "3", "--port", "0"], { stdout: "pipe", stderr: "pipe" });
+    try {
+      const ready = new TextDecoder().decode((await p.stdout.getReader().read()).value);
+      const m = ready.match(/^ready 127\.0\.0\.1:(\d+) /);
+      expect(m).toBeTruthy();
+      const [own] = await awaitVpps(p.pid, 5000);
+      const workers = [...parents()].filter(([pid, ppid]) => ppid === p.pid && pid !== own.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("server.ts")).map(([pid]) => pid);
+      expect(workers.length).toBe(3);
+      process.kill(workers[0], "SIGKILL");
+      await Bun.sleep(500);
+      expect(p.exitCode).toBeNull(); // VPP 24.06 without vlsbench's SIGCHLD handler: SIGSEGV here
+      const file = join(tmp, "after-kill.json");
+      const r = await runCli(BENCH, ["--backend", "vpp", "--vpp-socket", join(own.run, "app_ns_sockets", "default"), "--target", `127.0.0.1:${m![1]}`, "--connections", "4", "--workers", "1", "--count", "400", "--warmup", "0s", "--timeout", "10s", "--json", file], 60_000, { CI: "1" });
+      expect({ code: r.code, stderr: r.stderr.trim(), stdout: r.code ? r.stdout.trim().slice(-800) : "" }).toEqual({ code: 0, stderr: "", stdout: "" });
+      const j = JSON.parse(readFileSync(file, "utf8"));
+      expect({ messages: j.messages, errors: j.errors }).toEqual({ messages: 400, errors: { connect: 0, read: 0, write: 0, verify: 0, timeout: 0 } });
+      expect(p.exitCode).toBeNull();
+    } finally {
+      p.kill("SIGTERM");
+      await Promise.race([p.exited, Bun.sleep(10_000).then(() => p.kill("SIGKILL"))]);
+    }
+  }, 60_000);
+
   vtest("VPP killed under the server: it reports it and exits non-zero within 10 s", async () => {
     const p = Bun.spawn([process.execPath, SERVER, "--backend", "vpp", "--port", "0"], { stdout: "pipe", stderr: "pipe" });
     const reader = p.stdout.getReader();

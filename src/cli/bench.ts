@@ -207,8 +207,10 @@ if (import.meta.main) {
     }
     // A VPP that died may end the run before its exit is seen (every
     // connection fails at once and the load stops): a stop of ours exits 0,
-    // so any other status means it died under the run.
-    const vppStatus = vpp ? await vpp.vpp.exited : 0;
+    // so any other status means it died under the run. A VPP started here
+    // has exited by now (stop() awaited it); one attached to (--vpp-socket)
+    // never settles `exited`, and the race then gives 0.
+    const vppStatus = vpp ? await Promise.race([vpp.vpp.exited, Promise.resolve(0)]) : 0;
     if (vppStatus !== 0) {
       process.stderr.write(`bench: VPP exited (status ${vppStatus}) mid-run\n`);
       return 1;

@@ -59,8 +59,17 @@ export async function startServer(cfg: ServerConfig): Promise<RunningServer> {
   return startThreadWorkers(cfg);
 }
 
+const ignoreSigchld = () => {};
+
 function startProcessMode(cfg: ServerConfig): RunningServer {
   const { handle: listener, port } = listenTcpAnyPort({ host: cfg.host, port: cfg.port }, cfg.backend);
+  // VPP 24.06's VLS takes SIGCHLD over at every fork while the handler it
+  // replaced is the default one, so from the second fork on it chains to
+  // itself and the parent's first SIGCHLD (a worker that dies) recurses
+  // until the stack overflows (fixed in VPP in 2025). A real handler
+  // installed before the first fork is what VLS records instead; this one
+  // does nothing (children are reaped at stop, vlsb_reap_children).
+  if (cfg.backend === "vpp") process.on("SIGCHLD", ignoreSigchld);
   const pids = forkEchoWorkers(listener, cfg.workers);
   // The parent keeps polling an empty epoll set: that is where VLS drains
   // the SIGCHLD cleanup queue.
