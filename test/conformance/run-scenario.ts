@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { runScript, type ScenarioRun } from "../helpers/scenario.ts";
 
-export const SCENARIO_DIR = join(import.meta.dir, "scenarios");
+export const SCENARIO_DIR = join(import.meta.dir, "..", "..", "src", "check", "scenarios");
 export type { ScenarioRun };
 
 /** Runs scenarios/NAME.ts with argv [backend, mode, ...extra]. */

@@ -10,7 +10,7 @@
  */
 import { connect } from "node:net";
 import { scenario, stage, randomPayload, nowMs, type Counters } from "./lib.ts";
-import { startServer } from "../../../src/server/server.ts";
+import { startServer } from "../../server/server.ts";
 import { appOptionsFor, clientEcho } from "./app.ts";
 
 const WRITES = 4;

@@ -16,8 +16,8 @@
  */
 import { scenario, stage, raw, counters, nowMs, procState, killAndAwaitSigchld, type Counters } from "./lib.ts";
 import { processModeParent, clientEcho } from "./app.ts";
-import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import type { BackendName } from "../../../src/native/vls.ts";
+import { forkEchoWorkers } from "../../native/ffi.ts";
+import type { BackendName } from "../../native/vls.ts";
 
 const CHILDREN = 3;
 

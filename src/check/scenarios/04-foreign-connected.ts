@@ -23,7 +23,7 @@ import {
   scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, connectedPair, transfer, randomPayload,
   equalBytes, counters, workerCounters, socketCount, loopback, encodeEndpoint, nowMs,
 } from "./lib.ts";
-import { listenTcpAnyPort, Attr, O_NONBLOCK, SHUT_WR, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, SHUT_WR, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../native/vls.ts";
 import { initApp } from "./app.ts";
 
 // ctl: [0] published, [1] toucher done, [2] client handle, [3] listener handle

@@ -30,7 +30,7 @@
 import { isMainThread } from "node:worker_threads";
 import { scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, nowMs, loopback } from "./lib.ts";
 import { initApp } from "./app.ts";
-import { listenTcpAnyPort, Attr, O_NONBLOCK, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName } from "../../native/vls.ts";
 
 // ctl slots
 const PHASE = 0; // 1: X phase 1 done, 2: Y phase 1 done, 3: phase 2 go

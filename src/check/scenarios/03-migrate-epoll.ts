@@ -12,7 +12,7 @@ import {
   scenario, workerMain, startWorker, stage, raw, check, Poller, acceptAndFinish, connectNonBlocking, counters, workerCounters,
   loopback,
 } from "./lib.ts";
-import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../native/vls.ts";
 import { initApp } from "./app.ts";
 
 const LISTENER = 7, CONN = 8;

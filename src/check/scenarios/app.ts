@@ -15,12 +15,13 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appInit, listenTcpAnyPort, type BackendName, type ModeName } from "../../../src/native/vls.ts";
-import { raw, check } from "../../../src/native/ffi.ts";
-import { findVpp, vppNotFoundReason, type VppInstall } from "../../../src/vpp/find.ts";
-import { startVpp, type VppInstance } from "../../../src/vpp/instance.ts";
-import { nativeProgram } from "../../../src/native/paths.ts";
-import { BENCH } from "../../helpers/cli.ts";
+import { appInit, listenTcpAnyPort, type BackendName, type ModeName } from "../../native/vls.ts";
+import { raw, check } from "../../native/ffi.ts";
+import { findVpp, vppNotFoundReason, type VppInstall } from "../../vpp/find.ts";
+import { startVpp, type VppInstance } from "../../vpp/instance.ts";
+import { nativeProgram } from "../../native/paths.ts";
+
+const BENCH = join(import.meta.dir, "..", "..", "cli", "bench.ts");
 
 /** A peer echo server in another VCL app. */
 export interface PeerEcho {

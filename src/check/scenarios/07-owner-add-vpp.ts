@@ -9,8 +9,8 @@
  */
 import { scenario, stage, raw, nowMs, alive, acceptAndCloseUntil } from "./lib.ts";
 import { processModeParent, clientEcho } from "./app.ts";
-import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../../src/native/vls.ts";
+import { forkEchoWorkers } from "../../native/ffi.ts";
+import { EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../native/vls.ts";
 
 const LISTENER_TAG = 0xfffffff0;
 

@@ -14,7 +14,7 @@ import {
   connectOrCode, scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
   equalBytes, counters, workerCounters, socketCount, loopback, encodeEndpoint, nowMs,
 } from "./lib.ts";
-import { listenTcpAnyPort, Attr, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, Attr, type BackendName } from "../../native/vls.ts";
 import { initApp } from "./app.ts";
 
 // ctl: [0] published, [1] handle, [2] toucher done (wakes the owner)

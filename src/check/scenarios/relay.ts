@@ -12,9 +12,9 @@
  *
  *   bun relay.ts APP_OPTIONS     prints "ready PORT", stops on SIGTERM
  */
-import { appInit, listenTcpAnyPort, encodeEndpoint, O_NONBLOCK, EPOLL_CTL_ADD } from "../../../src/native/vls.ts";
-import { raw, check } from "../../../src/native/ffi.ts";
-import { Errno } from "../../../src/native/errno.ts";
+import { appInit, listenTcpAnyPort, encodeEndpoint, O_NONBLOCK, EPOLL_CTL_ADD } from "../../native/vls.ts";
+import { raw, check } from "../../native/ffi.ts";
+import { Errno } from "../../native/errno.ts";
 
 const SHUT_WR = 1, EPOLLIN = 1;
 const debugLog = process.env.VLSB_RELAY_LOG;

@@ -15,8 +15,8 @@
  */
 import { echoVerified, scenario, stage, raw, check, counters, nowMs, loopback, procState, killAndAwaitSigchld, type Counters } from "./lib.ts";
 import { initApp } from "./app.ts";
-import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { listenTcpAnyPort } from "../../../src/native/vls.ts";
+import { forkEchoWorkers } from "../../native/ffi.ts";
+import { listenTcpAnyPort } from "../../native/vls.ts";
 
 const CHILDREN = 3;
 

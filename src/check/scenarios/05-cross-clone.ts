@@ -12,7 +12,7 @@
 import { isMainThread } from "node:worker_threads";
 import { scenario, workerMain, startWorker, stage, raw, check, Poller, counters, workerCounters, sumOf, nowMs } from "./lib.ts";
 import { initApp } from "./app.ts";
-import { Attr, O_NONBLOCK } from "../../../src/native/vls.ts";
+import { Attr, O_NONBLOCK } from "../../native/vls.ts";
 
 // ctl: [HANDLE+id] published handle, [PUB+id] round published, [DONE+id] round done
 const HANDLE = 0, PUB = 2, DONE = 4;

@@ -22,8 +22,8 @@
  */
 import { scenario, stage, raw, Errno, counters, nowMs, alive, type Counters } from "./lib.ts";
 import { processModeParent, clientEcho } from "./app.ts";
-import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK, type BackendName } from "../../../src/native/vls.ts";
+import { forkEchoWorkers } from "../../native/ffi.ts";
+import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK, type BackendName } from "../../native/vls.ts";
 
 const CHILDREN = 3;
 const LISTENER_TAG = 0xfffffff0;

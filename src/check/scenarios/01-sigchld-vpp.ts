@@ -22,8 +22,8 @@
 import { dlopen } from "bun:ffi";
 import { scenario, stage, raw, nowMs, alive } from "./lib.ts";
 import { processModeParent, clientEcho } from "./app.ts";
-import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import type { BackendName } from "../../../src/native/vls.ts";
+import { forkEchoWorkers } from "../../native/ffi.ts";
+import type { BackendName } from "../../native/vls.ts";
 
 const SIGCHLD = 17;
 const libc = dlopen("libc.so.6", { raise: { args: ["i32"], returns: "i32" } });

@@ -28,8 +28,8 @@
  */
 import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, acceptWithin, connectNonBlocking, alive, acceptAndCloseUntil, type Counters } from "./lib.ts";
 import { initApp } from "./app.ts";
-import { forkEchoWorkers } from "../../../src/native/ffi.ts";
-import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../../src/native/vls.ts";
+import { forkEchoWorkers } from "../../native/ffi.ts";
+import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../native/vls.ts";
 import { connect } from "node:net";
 
 const CHILDREN = 3;

@@ -16,7 +16,7 @@ import {
   connectOrCode, scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
   equalBytes, counters, workerCounters, sumOf, loopback, nowMs, type Counters,
 } from "./lib.ts";
-import { listenTcpAnyPort, type BackendName } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, type BackendName } from "../../native/vls.ts";
 import { initApp } from "./app.ts";
 
 const B_DONE = 0, A_CHECKED = 1;

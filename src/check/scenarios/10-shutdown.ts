@@ -9,7 +9,7 @@
  */
 import { scenario, stage, raw, check, Errno, connectedPair, transfer, randomPayload, equalBytes, nowMs, loopback } from "./lib.ts";
 import { initApp } from "./app.ts";
-import { listenTcpAnyPort, SHUT_RD, SHUT_WR, SHUT_RDWR } from "../../../src/native/vls.ts";
+import { listenTcpAnyPort, SHUT_RD, SHUT_WR, SHUT_RDWR } from "../../native/vls.ts";
 
 scenario(async ({ backend, mode }) => {
   await initApp(backend, mode, "", { selfConnect: true });

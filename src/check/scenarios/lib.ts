@@ -10,10 +10,10 @@
  */
 import { workerData, parentPort, threadId, isMainThread } from "node:worker_threads";
 import { readdirSync, readlinkSync, readFileSync } from "node:fs";
-import { raw, check, countersSnapshot } from "../../../src/native/ffi.ts";
-import { Errno, errnoName } from "../../../src/native/errno.ts";
-import { Backend, Mode, encodeEndpoint, O_NONBLOCK, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint } from "../../../src/native/vls.ts";
-import { echoOnce } from "../../helpers/echo-client.ts";
+import { raw, check, countersSnapshot } from "../../native/ffi.ts";
+import { Errno, errnoName } from "../../native/errno.ts";
+import { Backend, Mode, encodeEndpoint, O_NONBLOCK, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint } from "../../native/vls.ts";
+import { echoOnce } from "./echo-client.ts";
 import { stopApp } from "./app.ts";
 
 export { raw, check, Errno, errnoName, encodeEndpoint };

@@ -1,0 +1,47 @@
+/**
+ * A plain kernel-socket echo client for tests (node:net, independent of the
+ * native core): sends a payload and resolves with exactly what came back.
+ */
+import { connect } from "node:net";
+
+/** Sends payload (in chunks of up to 64 KiB) and collects payload.length bytes. */
+export function echoOnce(port: number, payload: Uint8Array, timeoutMs = 20_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: "127.0.0.1", port });
+    const chunks: Buffer[] = [];
+    let got = 0;
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`echo of ${payload.length} B: only ${got} B back after ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on("connect", () => {
+      for (let off = 0; off < payload.length; off += 65536) sock.write(payload.subarray(off, off + 65536));
+    });
+    sock.on("data", (d: Buffer) => {
+      chunks.push(d);
+      got += d.length;
+      if (got >= payload.length) {
+        clearTimeout(timer);
+        sock.end();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    sock.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** Deterministic pseudo-random bytes. */
+export function randomBytes(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
