@@ -1,7 +1,7 @@
 // Every CLI flag with a wrong type, a negative or a huge value, and unknown
 // flags: exit 2 with one line naming the flag, and nothing started.
 import { describe, test, expect } from "bun:test";
-import { runCli, SERVER, BENCH } from "./helpers/cli.ts";
+import { runCli, SERVER, BENCH, CHECK } from "./helpers/cli.ts";
 
 const cases: Record<string, [string, string[], RegExp][]> = {
   server: [
@@ -42,13 +42,23 @@ const cases: Record<string, [string, string[], RegExp][]> = {
     ["backend with target, no socket", ["--target", "127.0.0.1:9", "--backend", "vpp"], /--backend with --target needs --vpp-socket/],
     ["unknown", ["--rps", "5"], /Unknown option '--rps'/],
   ],
+  check: [
+    ["repeat zero", ["--repeat", "0"], /--repeat must be between 1 and 1000/],
+    ["repeat type", ["--repeat", "often"], /--repeat must be an integer/],
+    ["quick and repeat", ["--quick", "--repeat", "3"], /--quick and --repeat exclude each other/],
+    ["only unknown", ["--only", "no-such-probe"], /--only: no probe 'no-such-probe'/],
+    ["only empty", ["--only", ","], /--only is empty/],
+    ["vpp not there", ["--vpp", "/nonexistent"], /--vpp \/nonexistent: no VPP there/],
+    ["nothing to check", ["--no-kernel"], /nothing to check/],
+    ["unknown", ["--fast"], /Unknown option '--fast'/],
+  ],
 };
 
 for (const [cli, list] of Object.entries(cases))
   describe(`${cli} bad input`, () => {
     for (const [name, args, re] of list)
       test(`${name}: exit 2, one line`, async () => {
-        const r = await runCli(cli === "server" ? SERVER : BENCH, args, 30_000, { VPP_PREFIX: "/nonexistent" });
+        const r = await runCli({ server: SERVER, bench: BENCH, check: CHECK }[cli]!, args, 30_000, { VPP_PREFIX: "/nonexistent" });
         expect(r.code).toBe(2);
         expect(r.stdout).toBe("");
         expect(r.stderr).toMatch(re);

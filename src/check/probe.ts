@@ -34,7 +34,7 @@ export interface Probe {
   behaviour: string;
   /** "design": a behaviour the VLS design promises; "hazard": a known VLS defect or risk (ok = it did not show). */
   kind: "design" | "hazard";
-  /** Scenario file in src/check/scenarios, without ".ts". */
+  /** Scenario file in src/check/scenarios, without ".ts" (or an absolute path to a script). */
   scenario: string;
   /** The scenario's argv after the backend (usually the mode first). */
   args(ctx: ProbeContext): string[];

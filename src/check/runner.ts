@@ -3,7 +3,7 @@
  * on one target (the embedded model, or one VPP install named by its
  * prefix), classified into an outcome (outcome.ts).
  */
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { runProbeProcess } from "./probe-process.ts";
 import { classify, type Outcome, type OutcomeKind } from "./outcome.ts";
 import type { Probe, ProbeContext } from "./probe.ts";
@@ -30,7 +30,8 @@ const VARIANT = process.env.VLSB_NATIVE_VARIANT ?? "debug";
 export async function runProbeOnce(probe: Probe, target: CheckTarget): Promise<ProbeRunOutcome> {
   const env: Record<string, string> = { VLSB_NATIVE_VARIANT: VARIANT };
   if (target.prefix) env.VPP_PREFIX = target.prefix;
-  const run = await runProbeProcess(join(SCENARIOS, `${probe.scenario}.ts`), [target.backend, ...probe.args(target)], {
+  const script = isAbsolute(probe.scenario) ? probe.scenario : join(SCENARIOS, `${probe.scenario}.ts`);
+  const run = await runProbeProcess(script, [target.backend, ...probe.args(target)], {
     timeoutMs: probe.timeoutMs,
     env,
     keepVppLog: target.backend === "vpp",

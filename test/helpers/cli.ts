@@ -4,6 +4,7 @@ import { join } from "node:path";
 export const ROOT = join(import.meta.dir, "..", "..");
 export const SERVER = join(ROOT, "src", "cli", "server.ts");
 export const BENCH = join(ROOT, "src", "cli", "bench.ts");
+export const CHECK = join(ROOT, "src", "cli", "check.ts");
 
 /** Runs a CLI to completion (killed after timeoutMs); returns its output. */
 export async function runCli(script: string, args: string[], timeoutMs = 60_000, env: Record<string, string> = {}) {

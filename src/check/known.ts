@@ -1,0 +1,33 @@
+/**
+ * What vlsbench saw each probe do on the VPP releases it is tested against
+ * (runs on a 2-core machine, 2026-12), so a report can say "seen before on
+ * 26.10-rc0: crash 3/5" and a VPP that no longer shows a hazard stands out.
+ * Keyed by probe id, then by VPP release. Data, not expectations: a check
+ * never fails because a VPP behaves differently from this.
+ */
+import type { OutcomeKind } from "./outcome.ts";
+
+/** Outcome counts seen in some number of runs. */
+export type Seen = Partial<Record<OutcomeKind, number>>;
+
+export const SEEN_BEFORE: Record<string, Record<string, Seen>> = {
+  "cross-clone": { "24.06": { ok: 3 }, "26.10-rc0": { ok: 3 } },
+};
+
+/** "crash 3/5, ok 2/5" for a release, or "" when nothing was recorded. */
+export function seenBefore(probe: string, version: string): string {
+  const s = SEEN_BEFORE[probe]?.[version];
+  if (!s) return "";
+  const n = Object.values(s).reduce((a, b) => a + (b ?? 0), 0);
+  return Object.entries(s)
+    .sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))
+    .map(([k, c]) => `${k} ${c}/${n}`)
+    .join(", ");
+}
+
+/** The outcome seen most before on that release (null when none was recorded). */
+export function usualOutcome(probe: string, version: string): OutcomeKind | null {
+  const s = SEEN_BEFORE[probe]?.[version];
+  if (!s) return null;
+  return (Object.entries(s).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0))[0]?.[0] as OutcomeKind) ?? null;
+}
