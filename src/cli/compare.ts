@@ -4,12 +4,16 @@
  */
 import { writeFileSync, readFileSync } from "node:fs";
 import { parseStrict, intFlag, UsageError } from "./args.ts";
+import { vppAt } from "../vpp/find.ts";
 
 const USAGE = `usage: bun run bench --compare [options]
        bun run bench diff A.json B.json
 
   --modes LIST             modes to compare (default single,thread,process)
   --backends LIST          backends (default kernel,vpp; vpp only when found)
+  --vpp PREFIX             a VPP install to compare (repeatable: one set of rows
+                           per VPP, named by its version; default: the VPP
+                           --backend vpp finds)
   --quick                  short runs (about 8 s kernel only, 19 s with VPP) instead of about 75 s
   --server-workers N       server workers per run (default 2)
   --connections C          connections of the closed-loop point (default 32)
@@ -21,6 +25,7 @@ const OPTIONS = {
   compare: { type: "boolean" },
   modes: { type: "string" },
   backends: { type: "string" },
+  vpp: { type: "string", multiple: true },
   quick: { type: "boolean" },
   "server-workers": { type: "string" },
   connections: { type: "string" },
@@ -37,6 +42,12 @@ function listFlag<T extends string>(name: string, v: string | undefined, all: re
   return [...new Set(xs)] as T[];
 }
 
+/** --vpp PREFIX (repeatable): each must hold a VPP. */
+function vppPrefixesFlag(v: string[] | undefined): string[] {
+  for (const p of v ?? []) if (!vppAt(p)) throw new UsageError(`--vpp ${p}: no VPP there (bin/vpp, bin/vppctl and lib/.../libvppcom.so)`);
+  return v ?? [];
+}
+
 /** `bench --compare ...`; returns the exit status. */
 export async function compareMain(argv: string[]): Promise<number> {
   const { values: v } = parseStrict(argv, OPTIONS);
@@ -47,6 +58,7 @@ export async function compareMain(argv: string[]): Promise<number> {
   const plan = {
     modes: listFlag("modes", v.modes, ["single", "thread", "process"] as const),
     backends: listFlag("backends", v.backends, ["kernel", "vpp"] as const),
+    vppPrefixes: vppPrefixesFlag(v.vpp),
     quick: v.quick ?? false,
     serverWorkers: intFlag("server-workers", v["server-workers"], 2, 1, 32),
     connections: intFlag("connections", v.connections, 32, 1, 10_000),
@@ -62,11 +74,11 @@ export async function compareMain(argv: string[]): Promise<number> {
   if (result.migrations.length) process.stdout.write("\nmigration under load (thread mode, busy owner + 1 load thread), the migrating call:\n");
   for (const m of result.migrations) {
     const rpc = m.rpcLatency.count ? `; RPC p50 ${m.rpcUs.p50.toFixed(1)} us, p99 ${m.rpcUs.p99.toFixed(1)} us` : "; RPC not observable";
-    process.stdout.write(`${m.backend.padEnd(8)} p50 ${m.callUs.p50.toFixed(1)} us, p99 ${m.callUs.p99.toFixed(1)} us, ${m.ok} ok, ${m.failed} failed${rpc}\n`);
+    process.stdout.write(`${m.backend.padEnd(15)} p50 ${m.callUs.p50.toFixed(1)} us, p99 ${m.callUs.p99.toFixed(1)} us, ${m.ok} ok, ${m.failed} failed${rpc}\n`);
   }
   for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(`(${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
-  const vppVersion = result.runs.map((r) => r.report.config?.vppVersion).find((v) => typeof v === "string") ?? null;
+  const vppVersion = [...new Set(result.runs.map((r) => r.report.config?.vppVersion).filter((v) => typeof v === "string"))].join(", ") || null;
   const machine = describeMachine(vppVersion);
   if (v.json) writeFileSync(v.json, JSON.stringify({ ...result, machine }, null, 2) + "\n");
   if (v.html) {

@@ -92,7 +92,7 @@ export function cellText(c: (typeof COLUMNS)[number], r: Row): string {
 
 /** Contended share per VLS lock; VPP's VLS keeps no lock counters. */
 export function contentionText(r: Row, sep: string): string {
-  if (r.backend === "vpp") return "not observable (VPP's VLS keeps no lock counters)";
+  if (r.backend.startsWith("vpp")) return "not observable (VPP's VLS keeps no lock counters)";
   return Object.entries(r.contention).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}%`).join(sep) || "no VLS lock taken";
 }
 

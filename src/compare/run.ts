@@ -7,11 +7,13 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findVpp, vppNotFoundReason } from "../vpp/find.ts";
+import { findVpp, vppAt, vppVersion, vppNotFoundReason } from "../vpp/find.ts";
 
 /** What to compare. */
 export interface ComparePlan {
   backends: ("kernel" | "vpp")[];
+  /** VPP installs to compare, one row set each (`--vpp PREFIX`, repeatable); empty: the VPP `--backend vpp` finds. */
+  vppPrefixes?: string[];
   modes: ("single" | "thread" | "process")[];
   quick: boolean;
   serverWorkers: number;
@@ -20,6 +22,7 @@ export interface ComparePlan {
 
 /** One measured point. */
 export interface CompareRun {
+  /** "kernel", or "vpp VERSION" (the version as that VPP's binary states it). */
   backend: string;
   mode: string;
   point: "closed" | "rate";
@@ -54,8 +57,37 @@ export interface CompareResult {
 const ROOT = join(import.meta.dir, "..", "..");
 const BENCH = join(ROOT, "src", "cli", "bench.ts");
 
-async function benchChild(args: string[], file: string): Promise<any> {
-  const p = Bun.spawn([process.execPath, BENCH, ...args, "--json", file], { stdout: "ignore", stderr: "pipe", stdin: "ignore" });
+/** One backend of a comparison: the embedded model, or one VPP install. */
+interface CompareBackend {
+  backend: "kernel" | "vpp";
+  /** How rows name it: "kernel", "vpp 24.06". */
+  label: string;
+  /** Environment of its bench children (VPP_PREFIX for a VPP). */
+  env: Record<string, string>;
+}
+
+/** The plan's backends, one per VPP install; a VPP that is not there becomes a note. */
+function compareBackends(plan: ComparePlan, notes: string[]): CompareBackend[] {
+  const out: CompareBackend[] = [];
+  for (const b of plan.backends) {
+    if (b === "kernel") {
+      out.push({ backend: "kernel", label: "kernel", env: {} });
+      continue;
+    }
+    const installs = plan.vppPrefixes?.length ? plan.vppPrefixes.map((p) => vppAt(p)) : [findVpp()];
+    if (!installs[0] && !plan.vppPrefixes?.length) notes.push(`vpp backend skipped: ${vppNotFoundReason()}`);
+    for (const i of installs) {
+      if (!i) continue;
+      let label = `vpp ${vppVersion(i).short}`;
+      if (out.some((o) => o.label === label)) label = `${label} (${i.prefix})`;
+      out.push({ backend: "vpp", label, env: { VPP_PREFIX: i.prefix } });
+    }
+  }
+  return out;
+}
+
+async function benchChild(args: string[], file: string, env: Record<string, string | undefined>): Promise<any> {
+  const p = Bun.spawn([process.execPath, BENCH, ...args, "--json", file], { stdout: "ignore", stderr: "pipe", stdin: "ignore", env });
   const err = await new Response(p.stderr).text();
   const code = await p.exited;
   try {
@@ -68,28 +100,24 @@ async function benchChild(args: string[], file: string): Promise<any> {
 /** Runs the plan, reporting progress through `progress`. */
 export async function runCompare(plan: ComparePlan, progress: (line: string) => void): Promise<CompareResult> {
   const notes: string[] = [];
-  const backends = plan.backends.filter((b) => {
-    if (b === "vpp" && !findVpp()) {
-      notes.push(`vpp backend skipped: ${vppNotFoundReason()}`);
-      return false;
-    }
-    return true;
-  });
+  const backends = compareBackends(plan, notes);
   const duration = plan.quick ? "0.6s" : "4s";
   const warmup = plan.quick ? "0.25s" : "1s";
   const tmp = mkdtempSync(join(tmpdir(), "vlsbench-compare-"));
   const combos = backends.flatMap((backend) => plan.modes.map((mode) => ({ backend, mode })));
+  const envOf = (label: string) => ({ ...process.env, ...(backends.find((b) => b.label === label)?.env ?? {}) });
   const total = combos.length * 2;
   const runs: CompareRun[] = [];
   let n = 0;
-  const one = async (backend: string, mode: string, rate: number | null) => {
+  const one = async (b: CompareBackend, mode: string, rate: number | null) => {
+    const backend = b.label;
     // One load worker at the fixed rate: open-loop workers poll while
     // replies are due, and a second one on a 2-core machine takes the
     // server's CPU (p50 372-548 us against 50 us at 70k msgs/s, kernel).
     const loadWorkers = rate ? "1" : "2";
-    const args = ["--backend", backend, "--mode", mode, "--server-workers", String(plan.serverWorkers), "--connections", String(plan.connections), "--workers", loadWorkers, "--duration", duration, "--warmup", warmup];
+    const args = ["--backend", b.backend, "--mode", mode, "--server-workers", String(plan.serverWorkers), "--connections", String(plan.connections), "--workers", loadWorkers, "--duration", duration, "--warmup", warmup];
     if (rate) args.push("--rate", String(Math.round(rate)));
-    const report = await benchChild(args, join(tmp, `${backend}-${mode}-${rate ? "rate" : "closed"}.json`));
+    const report = await benchChild(args, join(tmp, `${backend.replace(/\W+/g, "_")}-${mode}-${rate ? "rate" : "closed"}.json`), envOf(backend));
     const run: CompareRun = { backend, mode, point: rate ? "rate" : "closed", rate, report };
     runs.push(run);
     const l = report.latencyUs?.corrected ?? report.latencyUs;
@@ -101,14 +129,15 @@ export async function runCompare(plan: ComparePlan, progress: (line: string) => 
     for (const c of combos) await one(c.backend, c.mode, Math.max(100, slowest / 2));
     const migrations: MigrationRun[] = [];
     if (plan.modes.includes("thread"))
-      for (const backend of backends) {
-        const p = Bun.spawn([process.execPath, join(ROOT, "bench", "migration.ts"), "--backend", backend, "--sessions", plan.quick ? "200" : "2000", "--load", "1", "--histogram"], { stdout: "pipe", stderr: "pipe" });
+      for (const b of backends) {
+        const backend = b.label;
+        const p = Bun.spawn([process.execPath, join(ROOT, "bench", "migration.ts"), "--backend", b.backend, "--sessions", plan.quick ? "200" : "2000", "--load", "1", "--histogram"], { stdout: "pipe", stderr: "pipe", env: envOf(backend) });
         const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
         if ((await p.exited) !== 0) {
           notes.push(`migration scenario on ${backend} failed: ${err.trim().split("\n").pop()}`);
           continue;
         }
-        const m = JSON.parse(out.trim().split("\n").pop()!) as MigrationRun;
+        const m = { ...(JSON.parse(out.trim().split("\n").pop()!) as MigrationRun), backend };
         migrations.push(m);
         const rpc = !m.rpcLatency.count ? "RPC not observable" : `RPC p50 ${m.rpcUs.p50.toFixed(1)} us, p99 ${m.rpcUs.p99.toFixed(1)} us`;
         progress(`migration cost (${backend}, thread mode, busy owner + ${m.loadThreads} load thread): call p50 ${m.callUs.p50.toFixed(1)} us, p99 ${m.callUs.p99.toFixed(1)} us; ${rpc}`);
