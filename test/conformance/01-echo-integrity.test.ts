@@ -4,7 +4,7 @@
 //
 // Process mode on VPP 24.06: a parent that forked two or more VLS workers
 // dies at the first SIGCHLD unless a handler was installed before the fork
-// (see scenarios/01-sigchld-vpp.ts for why); the server installs one on the
+// (see scenarios/sigchld-process.ts for why); the server installs one on the
 // vpp backend, and the defect itself is a case of its own.
 import { describe, expect } from "bun:test";
 import { join } from "node:path";
@@ -78,7 +78,7 @@ forEachBackend((b, t) => {
 
     // A SIGCHLD to a process-mode parent, raised on its main thread (the VCL
     // worker that forked), with no child dead.
-    const sigchld = (workers: number, handler: "js" | "none") => runScenario<any>("01-sigchld-vpp", [b.name, "process", String(workers), handler], 40_000);
+    const sigchld = (workers: number, handler: "js" | "none") => runScenario<any>("sigchld-process", [b.name, "process", String(workers), handler], 40_000);
     const harmless = (r: any, workers: number) => {
       expect(r.raiseRv).toBe(0);
       expect(r.workers).toBe(workers);

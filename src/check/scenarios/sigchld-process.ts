@@ -4,13 +4,15 @@
  * handler of its own installed before the fork and no child dead. The
  * design: harmless, the workers still serve and are reaped at the end. (On
  * VPP 24.06 VLS's SIGCHLD intercept, armed again at each fork, records
- * itself as the handler to chain to, and recurses.) 01-sigchld-vpp.ts is
- * the VPP-only variant of the conformance suite, with a handler option.
+ * itself as the handler to chain to, and recurses; a real handler installed
+ * before the fork, HANDLER "js", is recorded instead, and nothing recurses.)
  *
  * Echoes: on kernel, verified echoes over kernel sockets; on VPP, from
  * another VCL app (vlsbench's load generator).
  *
- *   bun sigchld-process.ts BACKEND process [WORKERS]
+ *   bun sigchld-process.ts BACKEND process [WORKERS [HANDLER]]
+ *     HANDLER  "none" (default): SIGCHLD left as it was; "js":
+ *              process.on("SIGCHLD") before the fork (its runs are counted)
  */
 import { dlopen } from "bun:ffi";
 import { scenario, stage, raw, nowMs, alive, counters, echoVerified, procState } from "./lib.ts";
@@ -25,9 +27,12 @@ const libc = dlopen("libc.so.6", { raise: { args: ["i32"], returns: "i32" } });
 scenario(async ({ backend, mode, extra }) => {
   if (mode !== "process") throw new Error("process mode only");
   const workers = Number(extra[0] ?? 2);
+  const handler = extra[1] ?? "none";
+  let jsSigchld = 0;
+  if (handler === "js") process.on("SIGCHLD", () => void jsSigchld++);
   const { l, port, pep, evs } = await processModeParent(backend as BackendName);
   const parentWrk = raw.vlsb_worker_index();
-  stage(`fork ${workers} echo workers (no SIGCHLD handler before the fork)`);
+  stage(`fork ${workers} echo workers (SIGCHLD handler before the fork: ${handler})`);
   const pids = forkEchoWorkers(l, workers);
   if (backend === "kernel") {
     // The children listen once started; the parent polls meanwhile.
@@ -40,7 +45,8 @@ scenario(async ({ backend, mode, extra }) => {
   }
   stage("raise SIGCHLD on the main thread");
   const raiseRv = libc.symbols.raise(SIGCHLD);
-  await Bun.sleep(20);
+  await Bun.sleep(20); // a JS handler runs from the event loop
+  const jsHandlerRan = jsSigchld;
   stage(`${ECHOES} verified echoes`);
   let served: { ok: boolean; messages: number; firstError: string | null };
   if (backend === "kernel") {
@@ -62,5 +68,5 @@ scenario(async ({ backend, mode, extra }) => {
   const gone = pids.filter((p) => procState(p) === "gone").length;
   raw.vlsb_close(pep);
   raw.vlsb_close(l);
-  return { workers: pids.length, raiseRv, served, reaped, gone };
+  return { workers: pids.length, raiseRv, jsHandlerRan, served, reaped, gone };
 });
