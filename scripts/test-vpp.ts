@@ -1,5 +1,5 @@
 /**
- * `npm run test:vpp`: the VPP tests (test/vpp.test.ts and the conformance
+ * `npm run test:vpp`: the VPP tests (test/vpp.test.ts, check on VPP and the conformance
  * suite) once per VPP, with VPP_PREFIX set to it.
  *
  * Which VPPs: every prebuilt fixture (scripts/vpp-fixtures.ts), else the
@@ -12,7 +12,7 @@
 import { findVpp, vppAt, vppVersion } from "../src/vpp/find.ts";
 import { tarballDir, unpackFixtures, type VppFixture } from "./vpp-fixtures.ts";
 
-const DEFAULT_FILES = ["test/vpp.test.ts", "test/conformance"];
+const DEFAULT_FILES = ["test/vpp.test.ts", "test/vpp-check.test.ts", "test/conformance"];
 /** The VPP cases only: conformance names end "[vpp VERSION]", vpp.test.ts's sit under "vpp backend". The kernel cases ran in `npm test`. */
 const VPP_CASES = "\\[vpp |vpp backend";
 
