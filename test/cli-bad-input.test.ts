@@ -16,6 +16,8 @@ const cases: Record<string, [string, string[], RegExp][]> = {
     ["max-connections", ["--max-connections", "0"], /--max-connections must be between 1/],
     ["counters-json value", ["--counters-json=yes"], /does not take an argument/],
     ["vcl-fifo", ["--backend", "vpp", "--vcl-fifo", "12q"], /--vcl-fifo must be a size/],
+    ["vpp-workarounds on kernel", ["--vpp-workarounds", "off"], /--vpp-\*\/--vcl-\* options need --backend vpp/],
+    ["vpp-workarounds value", ["--backend", "vpp", "--vpp-workarounds", "maybe"], /--vpp-workarounds must be one of on\|off/],
     ["unknown", ["--turbo"], /Unknown option '--turbo'/],
     ["positional", ["extra"], /Unexpected argument 'extra'/],
   ],
@@ -40,6 +42,7 @@ const cases: Record<string, [string, string[], RegExp][]> = {
     ["vpp-namespace without socket", ["--backend", "vpp", "--vpp-namespace", "1:2"], /--vpp-namespace needs --vpp-socket/],
     ["vpp-namespace malformed", ["--backend", "vpp", "--vpp-socket", "/tmp/x", "--vpp-namespace", "1"], /--vpp-namespace must be ID:SECRET/],
     ["backend with target, no socket", ["--target", "127.0.0.1:9", "--backend", "vpp"], /--backend with --target needs --vpp-socket/],
+    ["vpp-workarounds without vpp", ["--vpp-workarounds", "off"], /--vpp-workarounds configures a started server on --backend vpp/],
     ["unknown", ["--rps", "5"], /Unknown option '--rps'/],
   ],
   check: [

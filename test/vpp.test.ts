@@ -130,6 +130,17 @@ describe(`vpp backend${install ? ` ${vppVersion(install).short}` : ""}${why}`, (
     }
   }, 60_000);
 
+  vtest("--vpp-workarounds off: single mode with 4 workers starts without them and says so", async () => {
+    const p = Bun.spawn([process.execPath, SERVER, "--backend", "vpp", "--mode", "single", "--workers", "4", "--port", "0", "--vpp-workarounds", "off"], { stdout: "pipe", stderr: "pipe" });
+    try {
+      const ready = new TextDecoder().decode((await p.stdout.getReader().read()).value);
+      expect(ready).toMatch(/^ready 127\.0\.0\.1:\d+ backend=vpp mode=single workers=4 echo=js vpp-workarounds=off\n/);
+    } finally {
+      p.kill("SIGTERM");
+      await Promise.race([p.exited, Bun.sleep(10_000).then(() => p.kill("SIGKILL"))]);
+    }
+  }, 30_000);
+
   vtest("VPP killed under the server: it reports it and exits non-zero within 10 s", async () => {
     const p = Bun.spawn([process.execPath, SERVER, "--backend", "vpp", "--port", "0"], { stdout: "pipe", stderr: "pipe" });
     const reader = p.stdout.getReader();

@@ -39,6 +39,8 @@ const USAGE = `usage: bun run bench [options]
                            printed as pass/fail, and bench exits 1 if one fails
   --vpp-topology cut-through|stack
                            (vpp) how the load reaches the server through VPP
+  --vpp-workarounds on|off (vpp) off: the started server calls VLS as a plain
+                           application would (see server --help; default on)
   --vpp-socket PATH        (vpp) attach to a running VPP's app socket instead of
                            starting one; with --target, load a server already on it
   --vpp-namespace ID:SECRET
@@ -72,6 +74,7 @@ const OPTIONS = {
   hlog: { type: "string" },
   slo: { type: "string" },
   "vpp-topology": { type: "string" },
+  "vpp-workarounds": { type: "string" },
   "vpp-socket": { type: "string" },
   "vpp-namespace": { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -109,7 +112,9 @@ export function parseBenchArgs(argv: string[]) {
     vppTopology: choiceFlag("vpp-topology", v["vpp-topology"], "cut-through", ["cut-through", "stack"] as const),
     vppSocket: v["vpp-socket"] ?? null,
     vppNamespace: vppNamespaceFlag(v["vpp-namespace"], v["vpp-socket"]),
+    vppWorkarounds: choiceFlag("vpp-workarounds", v["vpp-workarounds"], "on", ["on", "off"] as const),
   };
+  if (v["vpp-workarounds"] && (v.backend !== "vpp" || a.target)) throw new UsageError("--vpp-workarounds configures a started server on --backend vpp");
   if ((v["vpp-topology"] || v["vpp-socket"]) && v.backend !== "vpp") throw new UsageError("--vpp-topology and --vpp-socket need --backend vpp");
   if (v["vpp-topology"] && v["vpp-socket"]) throw new UsageError("--vpp-topology starts a VPP; --vpp-socket attaches to one: use one of them");
   if (a.durationSec <= 0) throw new UsageError("--duration must be more than 0");
@@ -177,7 +182,7 @@ if (import.meta.main) {
     appInit(a.backend, "thread", vpp?.clientOptions ?? "");
     const server = a.target
       ? null
-      : await startServerChild({ backend: a.backend, mode: a.mode, workers: a.serverWorkers, host: vpp?.serverHost ?? "127.0.0.1", extraArgs: vpp?.serverArgs }).catch(async (e) => {
+      : await startServerChild({ backend: a.backend, mode: a.mode, workers: a.serverWorkers, host: vpp?.serverHost ?? "127.0.0.1", extraArgs: [...(vpp?.serverArgs ?? []), ...(a.vppWorkarounds === "off" ? ["--vpp-workarounds", "off"] : [])] }).catch(async (e) => {
           vppStopping = true;
           await vpp?.vpp.stop();
           throw e;
@@ -218,7 +223,7 @@ if (import.meta.main) {
     const total = combineRows(rows.map((r) => r.result));
     const sizeCfg = sweep || a.sizes[0].lo !== a.sizes[0].hi ? a.sizes.map((s) => s.label).join(",") : a.sizes[0].lo;
     const cfg = {
-      target: `${target.host}:${target.port}`, ...(server ? { backend: a.backend, mode: a.mode, serverWorkers: a.serverWorkers } : {}), ...(vpp ? { vppTopology: a.vppTopology, vppVersion: vpp.version } : {}),
+      target: `${target.host}:${target.port}`, ...(server ? { backend: a.backend, mode: a.mode, serverWorkers: a.serverWorkers } : {}), ...(vpp ? { vppTopology: a.vppTopology, vppVersion: vpp.version, vppWorkarounds: a.vppWorkarounds } : {}),
       connections: a.connections, workers: a.workers, size: sizeCfg, durationSec: a.durationSec, warmupSec: a.warmupSec, timeoutSec: a.timeoutSec,
       rate: a.rate, pipeline: a.pipeline ?? (a.rate !== null ? null : 1), count: a.count, loop: a.rate !== null ? "open" : "closed", ...(a.slo !== undefined ? { slo: a.slo } : {}),
     };

@@ -30,6 +30,12 @@ const USAGE = `usage: bun run server [options]
                            (vpp) app namespace to attach in, with --vpp-socket
   --vcl-fifo BYTES         (vpp) VCL rx and tx fifo size (default 64k)
   --vcl-event-queue N      (vpp) VCL event queue size (default 4096)
+  --vpp-workarounds on|off (vpp) off: call VLS the way a plain application
+                           would, without vlsbench's workarounds of VPP defects
+                           (single mode with several workers: backlog-only
+                           accepts, epoll_wait turns, edge-triggered sessions,
+                           lost-event sweeps; process mode: the SIGCHLD
+                           handler); shows VLS's raw behaviour (default on)
   -h, --help               this text
 
 VPP is looked for in $VPP_PREFIX, else /usr, /usr/local and /opt/vpp.
@@ -48,6 +54,7 @@ const OPTIONS = {
   "vpp-namespace": { type: "string" },
   "vcl-fifo": { type: "string" },
   "vcl-event-queue": { type: "string" },
+  "vpp-workarounds": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -57,7 +64,7 @@ export function parseServerArgs(argv: string[]) {
   if (v.help) return null;
   const backend = choiceFlag("backend", v.backend, "kernel", ["kernel", "vpp"] as const);
   const topology = choiceFlag("vpp-topology", v["vpp-topology"], "cut-through", ["cut-through", "stack"] as const);
-  if (backend === "kernel" && (v["vpp-topology"] || v["vpp-socket"] || v["vpp-namespace"] || v["vcl-fifo"] || v["vcl-event-queue"]))
+  if (backend === "kernel" && (v["vpp-topology"] || v["vpp-socket"] || v["vpp-namespace"] || v["vcl-fifo"] || v["vcl-event-queue"] || v["vpp-workarounds"]))
     throw new UsageError("--vpp-*/--vcl-* options need --backend vpp");
   const namespace = vppNamespaceFlag(v["vpp-namespace"], v["vpp-socket"]);
   const fifo = sizeFlag("vcl-fifo", v["vcl-fifo"], 65536, 4096, 1 << 30);
@@ -68,6 +75,7 @@ export function parseServerArgs(argv: string[]) {
     host: hostFlag("host", v.host, backend === "vpp" && topology === "stack" ? STACK_SERVER_ADDR : "127.0.0.1"),
     port: intFlag("port", v.port, 7000, 0, 65535),
     maxConnections: intFlag("max-connections", v["max-connections"], 100_000, 1, 10_000_000),
+    vppWorkarounds: choiceFlag("vpp-workarounds", v["vpp-workarounds"], "on", ["on", "off"] as const) === "on",
     countersJson: v["counters-json"] ?? false,
     vpp: {
       topology,
@@ -179,7 +187,7 @@ if (import.meta.main) {
       await vpp?.stop();
       throw e;
     }
-    process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}\n`);
+    process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}${cfg.backend === "vpp" && !cfg.vppWorkarounds ? " vpp-workarounds=off" : ""}\n`);
     watchLifelines(cfg.vpp.socket, () => stopping);
     await stopSignal;
     stopping = true;

@@ -29,6 +29,11 @@ export interface ServerConfig {
   port: number;
   maxConnections: number;
   appOptions?: string;
+  /**
+   * vpp: work around VPP's known VLS defects (default true). false calls
+   * VLS as a plain application would, to show its raw behaviour.
+   */
+  vppWorkarounds?: boolean;
 }
 
 /** Everything the server reports when it stops. */
@@ -69,7 +74,7 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
   // until the stack overflows (fixed in VPP in 2025). A real handler
   // installed before the first fork is what VLS records instead; this one
   // does nothing (children are reaped at stop, vlsb_reap_children).
-  if (cfg.backend === "vpp") process.on("SIGCHLD", ignoreSigchld);
+  if (cfg.backend === "vpp" && cfg.vppWorkarounds !== false) process.on("SIGCHLD", ignoreSigchld);
   const pids = forkEchoWorkers(listener, cfg.workers);
   // The parent keeps polling an empty epoll set: that is where VLS drains
   // the SIGCHLD cleanup queue.
@@ -149,7 +154,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     inits.push({
       id: i, backend: cfg.backend, mode: cfg.mode as "single" | "thread", listener, pollsListener: cfg.mode === "thread" || i === 0, epolls, bindHost: cfg.host, bindPort: port,
       bound, control, claims, maxConnections: cfg.maxConnections,
-      acceptFromBacklogOnly: cfg.backend === "vpp" && cfg.mode === "single" && cfg.workers > 1,
+      acceptFromBacklogOnly: cfg.backend === "vpp" && cfg.vppWorkarounds !== false && cfg.mode === "single" && cfg.workers > 1,
     });
   }
   for (const init of inits) init.bindPort = port;
