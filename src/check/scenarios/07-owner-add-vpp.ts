@@ -7,7 +7,7 @@
  *
  *   bun 07-owner-add-vpp.ts vpp process
  */
-import { scenario, stage, raw, nowMs, alive, acceptAndCloseUntil } from "./lib.ts";
+import { scenario, stage, raw, acceptAndCloseUntil, stopChildren } from "./lib.ts";
 import { processModeParent, clientEcho } from "./app.ts";
 import { forkEchoWorkers } from "../../native/ffi.ts";
 import { EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../native/vls.ts";
@@ -32,13 +32,7 @@ scenario(async ({ backend, mode }) => {
   stage("parent: ADD the listener, then poll");
   const add = raw.vlsb_epoll_ctl(pep, EPOLL_CTL_ADD, l, EPOLLIN, LISTENER_TAG);
   raw.vlsb_epoll_wait(pep, evs, 16, 0);
-  for (const pid of pids) process.kill(pid, "SIGTERM");
-  const t1 = nowMs();
-  while (pids.some(alive) && nowMs() - t1 < 5000) {
-    raw.vlsb_epoll_wait(pep, evs, 16, 0);
-    await Bun.sleep(5);
-  }
-  const reaped = raw.vlsb_reap_children();
+  const reaped = await stopChildren(pids, pep, evs);
   stage("connections to the parent alone");
   // The client's connects complete only once the parent accepts, so the
   // parent polls and accepts while the client runs (its echoes then fail:

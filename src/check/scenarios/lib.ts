@@ -378,6 +378,21 @@ export const alive = (pid: number) => {
   return s !== "Z" && s !== "gone";
 };
 
+/**
+ * SIGTERMs forked children and polls the parent's epoll set `pep` (where
+ * VLS runs its SIGCHLD cleanup) until they are gone, at most `ms`; then
+ * reaps them. Returns what vlsb_reap_children reaped.
+ */
+export async function stopChildren(pids: number[], pep: number, evs: Uint32Array, ms = 5000): Promise<number> {
+  for (const pid of pids) process.kill(pid, "SIGTERM");
+  const t0 = nowMs();
+  while (pids.some(alive) && nowMs() - t0 < ms) {
+    raw.vlsb_epoll_wait(pep, evs, 16, 0);
+    await Bun.sleep(5);
+  }
+  return raw.vlsb_reap_children();
+}
+
 /** SIGKILLs pid, then waits (at most 3 s, making no VLS call) until it is
  * dead and `handled()` says the JS SIGCHLD handler has run. */
 export async function killAndAwaitSigchld(pid: number, handled: () => boolean): Promise<void> {

@@ -15,7 +15,7 @@
  *              process.on("SIGCHLD") before the fork (its runs are counted)
  */
 import { dlopen } from "bun:ffi";
-import { scenario, stage, raw, nowMs, alive, counters, echoVerified, procState } from "./lib.ts";
+import { scenario, stage, raw, nowMs, counters, echoVerified, procState, stopChildren } from "./lib.ts";
 import { processModeParent, clientEcho } from "./app.ts";
 import { forkEchoWorkers } from "../../native/ffi.ts";
 import type { BackendName } from "../../native/vls.ts";
@@ -57,13 +57,7 @@ scenario(async ({ backend, mode, extra }) => {
     served = { ok: r.ok, messages: r.messages, firstError: r.firstError };
   }
   stage("stop the workers");
-  for (const pid of pids) process.kill(pid, "SIGTERM");
-  const t1 = nowMs();
-  while (pids.some(alive) && nowMs() - t1 < 5000) {
-    raw.vlsb_epoll_wait(pep, evs, 16, 0);
-    await Bun.sleep(5);
-  }
-  const reaped = raw.vlsb_reap_children();
+  const reaped = await stopChildren(pids, pep, evs);
   // Reaped by now, by the call above or by VLS's own child cleanup.
   const gone = pids.filter((p) => procState(p) === "gone").length;
   raw.vlsb_close(pep);
