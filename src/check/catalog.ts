@@ -1,6 +1,13 @@
 /** Every probe `bun run check` knows, in the order it reports them: the design's behaviours first, then the known hazards. */
 import type { Probe } from "./probe.ts";
 import { crossClone } from "./probes/cross-clone.ts";
+import { echoIntegritySingle, echoIntegrityThread, echoIntegrityProcess } from "./probes/echo-integrity.ts";
+import { migrateClosed } from "./probes/migrate-closed.ts";
+import { migrateEpoll } from "./probes/migrate-epoll.ts";
+import { processListeners, processListenersVpp } from "./probes/process-listeners.ts";
+import { childKilled, childKilledVpp } from "./probes/child-killed.ts";
+import { shutdown } from "./probes/shutdown.ts";
+import { processAcceptEvents } from "./probes/process-accept-events.ts";
 import { foreignConnected, foreignConnectedClose } from "./probes/foreign-connected.ts";
 import { foreignCloseWindow } from "./probes/foreign-close-window.ts";
 import { rpcTimeout } from "./probes/rpc-timeout.ts";
@@ -11,6 +18,11 @@ import { closeTwoThreads } from "./probes/close-two-threads.ts";
 import { sigchldProcess } from "./probes/sigchld-process.ts";
 
 const ALL: Probe[] = [
+  echoIntegritySingle,
+  echoIntegrityThread,
+  echoIntegrityProcess,
+  migrateClosed,
+  migrateEpoll,
   crossClone,
   foreignConnected,
   foreignConnectedClose,
@@ -21,7 +33,13 @@ const ALL: Probe[] = [
   epollSelfAdd,
   poolLockStarvation,
   closeTwoThreads,
+  processListeners,
+  processListenersVpp,
+  childKilled,
+  childKilledVpp,
+  shutdown,
   sigchldProcess,
+  processAcceptEvents,
 ];
 
 export const CATALOG: readonly Probe[] = [...ALL.filter((p) => p.kind === "design"), ...ALL.filter((p) => p.kind === "hazard")];
