@@ -129,6 +129,25 @@ describe("bench --compare --quick (kernel; VPP not found)", () => {
     expect(d.stdout).toMatch(/^kernel process rate\s+only in the first report$/m);
   });
 
+  test("bench diff between two VPP versions matches their rows by mode and point", async () => {
+    const j = JSON.parse(readFileSync(JSON_FILE, "utf8"));
+    const asVpp = (version: string, scale: number) => {
+      const d = structuredClone(j);
+      for (const r of d.runs) {
+        r.backend = `vpp ${version}`;
+        r.report.msgsPerSec *= scale;
+      }
+      return d;
+    };
+    const [a, b] = [join(tmp, "vpp-a.json"), join(tmp, "vpp-b.json")];
+    writeFileSync(a, JSON.stringify(asVpp("24.06", 1)));
+    writeFileSync(b, JSON.stringify(asVpp("26.10-rc0", 1.5)));
+    const d = await runCli(BENCH, ["diff", a, b]);
+    expect(d.code).toBe(0);
+    expect(d.stdout.split("\n").find((l) => l.startsWith("vpp 24.06>26.10-rc0 single closed"))).toMatch(/\+50%/);
+    expect(d.stdout).not.toMatch(/only in the/);
+  });
+
   test("bench diff misuse exits 2 with one line", async () => {
     for (const args of [["diff", JSON_FILE], ["diff", JSON_FILE, join(tmp, "missing.json")]]) {
       const d = await runCli(BENCH, args);
