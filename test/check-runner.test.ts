@@ -57,11 +57,18 @@ describe("check runner: counts and exit status", () => {
       { kind: "crash", detail: "SIGSEGV, last stage: x", elapsedMs: 30 },
       { kind: "crash", detail: "SIGSEGV, last stage: x", elapsedMs: 20 },
       { kind: "differs", detail: "answer 41", elapsedMs: 40 },
+      { kind: "hang", detail: "no answer after 5012 ms, last stage: round 3", elapsedMs: 5012 },
+      { kind: "hang", detail: "no answer after 5020 ms, last stage: round 9", elapsedMs: 5020 },
     ]);
-    expect(t.counts).toEqual({ ok: 1, differs: 1, crash: 2, hang: 0, error: 0 });
-    expect(t.details).toEqual([{ kind: "crash", detail: "SIGSEGV, last stage: x", count: 2 }, { kind: "differs", detail: "answer 41", count: 1 }]);
-    expect(t.failureRate).toBe(0.75);
-    expect(t.medianMs).toBe(30);
+    expect(t.counts).toEqual({ ok: 1, differs: 1, crash: 2, hang: 2, error: 0 });
+    // Details that differ only in numbers count as one, shown by the first.
+    expect(t.details).toEqual([
+      { kind: "crash", detail: "SIGSEGV, last stage: x", count: 2 },
+      { kind: "hang", detail: "no answer after 5012 ms, last stage: round 3", count: 2 },
+      { kind: "differs", detail: "answer 41", count: 1 },
+    ]);
+    expect(t.failureRate).toBe(5 / 6);
+    expect(t.medianMs).toBe(40);
   });
 
   test("a check of good probes exits 0; a crashing probe on the embedded model makes it 1; an error anywhere makes it 1", async () => {

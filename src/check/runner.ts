@@ -46,7 +46,7 @@ export interface ProbeTally {
   target: string;
   runs: number;
   counts: Record<OutcomeKind, number>;
-  /** Each distinct detail with how often it was seen (most frequent first). */
+  /** Each distinct detail (numbers aside) with how often it was seen, most frequent first; the first one seen stands for its kind. */
   details: { kind: OutcomeKind; detail: string; count: number }[];
   /** Runs not `ok`, over runs. */
   failureRate: number;
@@ -61,7 +61,9 @@ export function tally(probe: string, target: string, outs: ProbeRunOutcome[]): P
   for (const o of outs) {
     counts[o.kind]++;
     if (o.kind === "ok") continue;
-    const key = `${o.kind}\u0000${o.detail}`;
+    // Details that differ only in their numbers (times, rounds, handles)
+    // are one finding: counted together, shown by the first one seen.
+    const key = `${o.kind}\u0000${o.detail.replace(/\d+(\.\d+)?/g, "#")}`;
     const d = seen.get(key) ?? { kind: o.kind, detail: o.detail, count: 0 };
     d.count++;
     seen.set(key, d);

@@ -18,7 +18,7 @@ export const foreignCloseWindow: Probe = {
   scenario: "04-foreign-connected",
   // rpc_timeout_ms=300 is the embedded model's; VPP's clone RPC timeout is a fixed 3 s.
   args: () => ["thread", "close-window"],
-  timeoutMs: 7_500,
+  timeoutMs: 10_000,
   judge({ result: r }, ctx) {
     if (!r?.owner || !r?.closer) throw new Error("expected the owner's and the closer's results");
     const C = r.closer, O = r.owner;
