@@ -71,10 +71,11 @@ forEachBackend((b, t) => {
 
     if (b.name === "vpp")
       t(`single mode, 4 workers x ${CONNS} connections x ${SIZE} B: ends classified (VPP's single-worker VLS may lose events with several threads: measured by bun run check)`, async () => {
-        const run = await runScenarioProcess(join(SCENARIO_DIR, "01-echo-integrity.ts"), [b.name, "single", String(CONNS), String(SIZE), "4"], 45_000);
+        const run = await runScenarioProcess(join(SCENARIO_DIR, "01-echo-integrity.ts"), [b.name, "single", String(CONNS), String(SIZE), "4"], 25_000);
         const outcome = classify<any>(run, (r) => (r.client.ok ? null : `client: ${JSON.stringify(r.client.errors)} ${r.client.firstError ?? ""}`));
-        expect(["ok", "differs", "crash"]).toContain(outcome.kind);
-      }, 50_000);
+        // Any classified end (ok, differs, crash, or a hang at the bound) but error.
+        expect(outcome.kind === "error" ? `error: ${outcome.detail}` : "classified").toBe("classified");
+      }, 30_000);
 
     // A SIGCHLD to a process-mode parent, raised on its main thread (the VCL
     // worker that forked), with no child dead.

@@ -32,7 +32,8 @@ forEachBackend((b, t) => {
         // outside VLS), so each call took at least the 3 s timeout.
         for (const ms of [attrMs, connectMs]) expect(ms).toBeGreaterThanOrEqual(2900);
         const outcome = classify<any>(run, (r) => (r.owner.dataOk ? null : `owner's session after: ${JSON.stringify(r.owner)}`));
-        expect(["ok", "differs", "crash"]).toContain(outcome.kind);
+        // Any classified end (ok, differs, crash, or a hang at the bound) but error.
+        expect(outcome.kind === "error" ? `error: ${outcome.detail}` : "classified").toBe("classified");
       }, 35_000);
       return;
     }

@@ -49,7 +49,6 @@ export async function runScript<T = any>(script: string, argv: string[], timeout
   const run = await runScenarioProcess(script, argv, timeoutMs);
   const { stderr: err, stdout: out } = run;
   const vppTail = onVpp ? `; VPP log tail: ${run.vppLogTail || "(empty)"}` : "";
-  if (onVpp) lastVppDiagnostics = `${label}: stderr: ${tail(err, 1500) || "(empty)"}${vppTail}`;
   if (run.timedOut) {
     const stage = run.stages.at(-1) ?? "(no stage reported)";
     throw new Error(`${label} HUNG: killed after ${timeoutMs} ms, last stage: ${stage}; stderr: ${tail(err, 1500)}${vppTail}`);
@@ -65,8 +64,15 @@ export async function runScript<T = any>(script: string, argv: string[], timeout
  * process: exit, signal, hang, stages, result), on the lock-debug build
  * unless VLSB_NATIVE_VARIANT says otherwise, keeping VPP's log on vpp.
  */
-export function runScenarioProcess(script: string, argv: string[], timeoutMs: number): Promise<ProbeProcessRun> {
-  return runProbeProcess(script, argv, { timeoutMs, keepVppLog: argv[0] === "vpp", env: { VLSB_NATIVE_VARIANT: process.env.VLSB_NATIVE_VARIANT ?? "debug" } });
+export async function runScenarioProcess(script: string, argv: string[], timeoutMs: number): Promise<ProbeProcessRun> {
+  const onVpp = argv[0] === "vpp";
+  const run = await runProbeProcess(script, argv, { timeoutMs, keepVppLog: onVpp, env: { VLSB_NATIVE_VARIANT: process.env.VLSB_NATIVE_VARIANT ?? "debug" } });
+  if (onVpp) {
+    const install = findVpp();
+    const label = `scenario ${basename(script, ".ts")} ${argv.join(" ")}${install ? ` (VPP ${vppVersion(install).full})` : ""}`;
+    lastVppDiagnostics = `${label}: ${run.timedOut ? "hung, " : run.signal ? `${run.signal}, ` : ""}stderr: ${tail(run.stderr, 1500) || "(empty)"}; VPP log tail: ${run.vppLogTail || "(empty)"}`;
+  }
+  return run;
 }
 
 /** runScript, returning only the parsed result. */
