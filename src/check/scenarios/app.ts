@@ -38,6 +38,15 @@ export interface ClientEchoResult {
 }
 
 let vpp: { install: VppInstall; inst: VppInstance } | null = null;
+
+/**
+ * argv run under vlsb-supervise: a peer never outlives this scenario
+ * process, even when the watchdog SIGKILLs it (a relay or echo left behind
+ * would keep polling a dead VPP).
+ */
+function supervised(argv: string[]): string[] {
+  return [nativeProgram("vlsb-supervise"), "--grace-ms", "500", "--", ...argv];
+}
 const peers = new Set<PeerEcho>();
 
 /** vlsb_app_init options for this process's app ("" on the kernel backend). */
@@ -71,7 +80,7 @@ export async function initApp(backend: BackendName, mode: ModeName, kernelOption
 async function startRelay(): Promise<number> {
   const { install, inst } = requireVpp();
   const conf = inst.writeVcl("client", "single");
-  const p = Bun.spawn([process.execPath, join(import.meta.dir, "relay.ts"), `lib=${install.libvppcom};vcl_config=${conf};app_name=relay-${process.pid}`], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const p = Bun.spawn(supervised([process.execPath, join(import.meta.dir, "relay.ts"), `lib=${install.libvppcom};vcl_config=${conf};app_name=relay-${process.pid}`]), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   const first = await Promise.race([p.stdout.getReader().read().then((r) => new TextDecoder().decode(r.value ?? new Uint8Array())), Bun.sleep(10_000).then(() => "")]);
   const m = first.match(/^ready (\d+)/);
   if (!m) {
@@ -108,7 +117,7 @@ export async function startPeerEcho(): Promise<PeerEcho> {
   const conf = inst.writeVcl("client", "single");
   for (let attempt = 0; ; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 40000);
-    const p = Bun.spawn([nativeProgram("vlsb-echo"), "vpp", "127.0.0.1", String(port), `lib=${install.libvppcom};vcl_config=${conf};app_name=peer-${port}`], { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    const p = Bun.spawn(supervised([nativeProgram("vlsb-echo"), "vpp", "127.0.0.1", String(port), `lib=${install.libvppcom};vcl_config=${conf};app_name=peer-${port}`]), { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
     const first = await Promise.race([p.stdout.getReader().read().then((r) => new TextDecoder().decode(r.value ?? new Uint8Array())), Bun.sleep(10_000).then(() => "")]);
     if (first.startsWith("ready")) {
       const peer: PeerEcho = {
@@ -137,7 +146,7 @@ export async function clientEcho(port: number, connections: number, count: numbe
   const { inst } = requireVpp();
   const file = join(mkdtempSync(join(tmpdir(), "vlsbench-client-")), "r.json");
   const args = ["--backend", "vpp", "--vpp-socket", inst.attach("client").appSocket, "--target", `127.0.0.1:${port}`, "--connections", String(connections), "--workers", String(Math.min(2, connections)), "--count", String(count), "--size", String(size), "--warmup", "0s", "--timeout", `${echoTimeoutSec}s`, "--json", file];
-  const p = Bun.spawn([process.execPath, BENCH, ...args], { stdout: "ignore", stderr: "pipe", stdin: "ignore", env: { ...process.env, CI: "1" } });
+  const p = Bun.spawn(supervised([process.execPath, BENCH, ...args]), { stdout: "ignore", stderr: "pipe", stdin: "ignore", env: { ...process.env, CI: "1" } });
   const timer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [err, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
   clearTimeout(timer);
