@@ -1,7 +1,7 @@
 /** Every probe `bun run check` knows, in the order it reports them: the design's behaviours first, then the known hazards. */
 import type { Probe } from "./probe.ts";
 import { crossClone } from "./probes/cross-clone.ts";
-import { echoIntegritySingle, echoIntegrityThread, echoIntegrityProcess } from "./probes/echo-integrity.ts";
+import { echoIntegritySingle, echoIntegrityThread, echoIntegrityProcess, echoSingleNoWorkarounds } from "./probes/echo-integrity.ts";
 import { migrateClosed } from "./probes/migrate-closed.ts";
 import { migrateEpoll } from "./probes/migrate-epoll.ts";
 import { processListeners, processListenersVpp } from "./probes/process-listeners.ts";
@@ -40,6 +40,7 @@ const ALL: Probe[] = [
   shutdown,
   sigchldProcess,
   processAcceptEvents,
+  echoSingleNoWorkarounds,
 ];
 
 export const CATALOG: readonly Probe[] = [...ALL.filter((p) => p.kind === "design"), ...ALL.filter((p) => p.kind === "hazard")];

@@ -32,6 +32,7 @@ export const SEEN_BEFORE: Record<string, Record<string, Seen>> = {
   "pool-lock-starvation": { "24.06": { ok: 5, differs: 4 }, "26.10-rc0": { differs: 9 } },
   "close-two-threads": { "24.06": { ok: 10 }, "26.10-rc0": { ok: 4, crash: 6 } },
   "sigchld-process": { "24.06": { crash: 7 }, "26.10-rc0": { ok: 7 } },
+  "echo-single-no-workarounds": { "24.06": { crash: 1, ok: 1 }, "26.10-rc0": { differs: 2 } },
   "process-accept-events": { "24.06": { ok: 9 }, "26.10-rc0": { ok: 9 } },
 
 };

@@ -58,8 +58,10 @@ scenario(async ({ backend, mode, extra }) => {
   const nConn = Number(extra[0] ?? 64);
   const size = Number(extra[1] ?? 64 * 1024);
   const workers = Number(extra[2] ?? 4);
-  stage(`start server (${mode}, ${workers} workers)`);
-  const srv = await startServer({ backend, mode, workers, host: "127.0.0.1", port: 0, maxConnections: 100000, appOptions: await appOptionsFor(backend, mode) });
+  // "raw": the server without its workarounds of VPP defects (server --vpp-workarounds off).
+  const vppWorkarounds = extra[3] !== "raw";
+  stage(`start server (${mode}, ${workers} workers${vppWorkarounds ? "" : ", no VPP workarounds"})`);
+  const srv = await startServer({ backend, mode, workers, host: "127.0.0.1", port: 0, maxConnections: 100000, appOptions: await appOptionsFor(backend, mode), vppWorkarounds });
   if (backend === "vpp") {
     stage(`${nConn} VCL client connections x ${size} B`);
     const client = await clientEcho(srv.port, nConn, nConn, size);
