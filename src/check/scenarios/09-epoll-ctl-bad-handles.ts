@@ -102,19 +102,13 @@ function threadX(d: Data) {
   // bad calls of phase 1, so the closed handles name no session.
   spinUntil(() => Atomics.load(ctl, Y_OWN_READY) === 1, 20_000, "Y's listener");
   const poller = new Poller();
-  const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
-  const s = check("vlsb_create", raw.vlsb_create(0, 1));
-  const s2 = check("vlsb_create", raw.vlsb_create(0, 1));
-  const staleEp = check("vlsb_epoll_create", raw.vlsb_epoll_create());
-  check("vlsb_close", raw.vlsb_close(staleEp));
-  const staleS = check("vlsb_create", raw.vlsb_create(0, 1));
-  check("vlsb_close", raw.vlsb_close(staleS));
-  const h = { ep, s, s2, staleEp, staleS };
+  const h = xHandles();
+  const { ep, s, s2 } = h;
   Atomics.store(ctl, H_EP, ep);
   Atomics.store(ctl, H_S, s);
   Atomics.store(ctl, H_S2, s2);
-  Atomics.store(ctl, H_STALE_EP, staleEp);
-  Atomics.store(ctl, H_STALE_S, staleS);
+  Atomics.store(ctl, H_STALE_EP, h.staleEp);
+  Atomics.store(ctl, H_STALE_S, h.staleS);
   const calls = badCalls(d, h);
   stage(`X (VCL worker ${wrk}): ${calls.length} kinds of bad epoll_ctl x ${d.repeat}`);
   const results: Record<string, number> = {};
@@ -156,10 +150,8 @@ function threadX(d: Data) {
   return { wrk, results, deviations, calls2, bad2, kinds2: calls2List.length };
 }
 
-/** only mode, X: the bad call once, then an epoll_ctl on handle -1 (pool read lock first). */
-function onlyX(d: Data, ctl: Int32Array, wrk: number) {
-  const helper = d.helper;
-  if (helper) spinUntil(() => Atomics.load(ctl, H_READY) === 1, 20_000, "the helper thread");
+/** X's handles: an epoll set, two CLOSED sessions, and a closed set and session (stale handles). */
+function xHandles() {
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const s = check("vlsb_create", raw.vlsb_create(0, 1));
   const s2 = check("vlsb_create", raw.vlsb_create(0, 1));
@@ -167,8 +159,17 @@ function onlyX(d: Data, ctl: Int32Array, wrk: number) {
   check("vlsb_close", raw.vlsb_close(staleEp));
   const staleS = check("vlsb_create", raw.vlsb_create(0, 1));
   check("vlsb_close", raw.vlsb_close(staleS));
+  return { ep, s, s2, staleEp, staleS };
+}
+
+/** only mode, X: the bad call once, then an epoll_ctl on handle -1 (pool read lock first). */
+function onlyX(d: Data, ctl: Int32Array, wrk: number) {
+  const helper = d.helper;
+  if (helper) spinUntil(() => Atomics.load(ctl, H_READY) === 1, 20_000, "the helper thread");
+  const xh = xHandles();
+  const { s } = xh;
   const other = helper ? { ...d, mainFullSet: Atomics.load(ctl, H_SET), mainSession: Atomics.load(ctl, H_SESSION) } : d;
-  const [[name, f]] = badCalls(other, { ep, s, s2, staleEp, staleS });
+  const [[name, f]] = badCalls(other, xh);
   stage(`X (VCL worker ${wrk}): ${name}, once${helper ? ", helper thread registered" : ""}`);
   Atomics.store(ctl, X_KIND, 1);
   Atomics.store(ctl, ONLY_RV1, f());
