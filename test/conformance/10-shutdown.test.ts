@@ -12,7 +12,7 @@ forEachBackend((b, t) => {
   describe("10 shutdown", () => {
     for (const mode of ["single", "thread", "process"])
       t(`shutdown then read/write, ${mode} mode`, async () => {
-        const { result: r } = await runScenario<any>("10-shutdown", [b.name, mode], 20_000);
+        const { result: r } = await runScenario<any>("10-shutdown", [b.name, mode], 40_000);
         const vpp = b.name === "vpp";
         // Differences of VPP's VLS, pinned (README lists them): shutdown of an
         // unconnected session succeeds; a bad `how` is not rejected and shuts
@@ -40,6 +40,6 @@ forEachBackend((b, t) => {
         expect(r.writeAfterRdwr).toBe(EPIPE);
         expect(r.readAfterRdwr).toBe(0);
         expect(r.peerReadAfterRdwr).toBe(vpp ? EAGAIN : 0);
-      }, 25_000);
+      }, 45_000);
   });
 });

@@ -40,6 +40,16 @@ export interface ClientEchoResult {
 let vpp: { install: VppInstall; inst: VppInstance } | null = null;
 
 /**
+ * A stage line of the scenario's setup (main thread), so a hang before the
+ * scenario's own first step names it (a VPP slow to come up under load, an
+ * attach that does not answer). lib.ts's stage() cannot be imported here:
+ * lib imports this module.
+ */
+function setupStage(what: string): void {
+  process.stderr.write(`stage: main: setup: ${what}\n`);
+}
+
+/**
  * argv run under vlsb-supervise: a peer never outlives this scenario
  * process, even when the watchdog SIGKILLs it (a relay or echo left behind
  * would keep polling a dead VPP).
@@ -54,7 +64,10 @@ export async function appOptionsFor(backend: BackendName, mode: ModeName): Promi
   if (backend === "kernel") return "";
   const install = findVpp();
   if (!install) throw new Error(vppNotFoundReason());
-  vpp ??= { install, inst: await startVpp(install, "cut-through") };
+  if (!vpp) {
+    setupStage("start a private VPP");
+    vpp = { install, inst: await startVpp(install, "cut-through") };
+  }
   const conf = vpp.inst.writeVcl("server", mode);
   return `lib=${install.libvppcom};vcl_config=${conf};app_name=scenario-${process.pid}`;
 }
@@ -67,8 +80,13 @@ export async function appOptionsFor(backend: BackendName, mode: ModeName): Promi
  * afterwards inherit it).
  */
 export async function initApp(backend: BackendName, mode: ModeName, kernelOptions = "", opts: { selfConnect?: boolean } = {}): Promise<void> {
-  appInit(backend, mode, backend === "kernel" ? kernelOptions : await appOptionsFor(backend, mode));
-  if (backend === "vpp" && opts.selfConnect) process.env.VLSB_TEST_RELAY_PORT = String(await startRelay());
+  const options = backend === "kernel" ? kernelOptions : await appOptionsFor(backend, mode);
+  if (backend === "vpp") setupStage(`attach to VPP (${mode} mode)`);
+  appInit(backend, mode, options);
+  if (backend === "vpp" && opts.selfConnect) {
+    setupStage("start the relay app");
+    process.env.VLSB_TEST_RELAY_PORT = String(await startRelay());
+  }
 }
 
 /**
