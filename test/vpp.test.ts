@@ -81,7 +81,7 @@ describe(`vpp backend${install ? ` ${vppVersion(install).short}` : ""}${why}`, (
         expect(j.server.readyLine).toMatch(new RegExp(`backend=vpp mode=${mode}`));
       }, 70_000);
 
-  // Differences between VPP's VLS and the embedded model, pinned (README lists them).
+  // Differences between VPP's VLS and the embedded model, pinned (docs/vpp-differences.md lists them).
   test("difference: port 0 — the kernel reports the port it chose", async () => {
     const k = await runScenario(join(import.meta.dir, "scenarios", "port-zero.ts"), ["kernel"], 30_000);
     expect(k.listenRv).toBe(0);

@@ -21,7 +21,7 @@ forEachBackend((b, t) => {
     const old = b.vls === "24.06";
     for (const mode of ["single", "thread", "process"]) {
       // VPP's single-worker VLS with several threads loses events now and
-      // then (README: "Single mode with several workers on VPP"): the exact
+      // then (docs/vpp.md: "Single mode with several workers on VPP"): the exact
       // case runs one worker there, and four workers are a classified case
       // below.
       const workers = b.name === "vpp" && mode === "single" ? 1 : 4;

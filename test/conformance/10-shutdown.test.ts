@@ -14,7 +14,7 @@ forEachBackend((b, t) => {
       t(`shutdown then read/write, ${mode} mode`, async () => {
         const { result: r } = await runScenario<any>("10-shutdown", [b.name, mode], 40_000);
         const vpp = b.name === "vpp";
-        // Differences of VPP's VLS, pinned (README lists them): shutdown of an
+        // Differences of VPP's VLS, pinned (docs/vpp-differences.md lists them): shutdown of an
         // unconnected session succeeds; a bad `how` is not rejected and shuts
         // the write side; the peer of a SHUT_WR / SHUT_RDWR sees no EOF
         // within 2 s (its reads stay -EAGAIN, cut-through).
