@@ -114,7 +114,7 @@ for (const g of groups) {
       const b = median(runs.get(BUN)!.map((m) => m.msgsPerSec));
       console.log(`vlsbench / Bun.listen: ${(v / b).toFixed(3)}`);
     }
-    out[`${g.title} @${conns}`] = Object.fromEntries(runs);
+    out[`${g.title} @${conns}`] = Object.fromEntries([...runs].map(([p, ms]) => [p.name, ms]));
   }
 }
 console.log(`\n${new Date().toISOString()}, ${navigator.hardwareConcurrency} cores, ${Bun.version}; errors: ${errors}`);
