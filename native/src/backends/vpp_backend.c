@@ -180,9 +180,9 @@ static int fork_gate_install(void) {
 static int v_app_init(int mode, const char *options) {
   (void)mode; /* the mode is in the generated vcl.conf */
   char lib[1024] = "", conf[1024] = "", name[128] = "vlsbench";
-  option_get(options, "lib", lib, sizeof lib);
-  option_get(options, "app_name", name, sizeof name);
-  if (option_get(options, "vcl_config", conf, sizeof conf))
+  rt_option_get(options, "lib", lib, sizeof lib);
+  rt_option_get(options, "app_name", name, sizeof name);
+  if (rt_option_get(options, "vcl_config", conf, sizeof conf))
     setenv("VCL_CONFIG", conf, 1);
   int rv = load(lib);
   if (rv < 0)
@@ -207,7 +207,7 @@ static int v_app_init(int mode, const char *options) {
 /* One more accept by the calling thread's VCL worker. */
 static void count_accept(void) {
   int w = V.worker_index ? V.worker_index() : 0;
-  if (w < 0 || w >= VCL_MAX_WORKERS)
+  if (w < 0 || w >= RT_MAX_WORKERS)
     return;
   wrk_counters_t *c = &cnt->wrk[w];
   if (__atomic_load_n(&c->pid, __ATOMIC_RELAXED) != (int32_t)getpid())
@@ -355,6 +355,8 @@ static int v_epoll_ctl(int ep, int op, int h, uint32_t events, uint32_t data) {
   struct epoll_event ev = {.events = events, .data.u64 = data};
   return V.epoll_ctl(ep, op, h, &ev);
 }
+#define WAIT_SLICE_MS 100.0
+
 static int v_epoll_wait(int ep, uint32_t *evs, int max, int timeout_ms) {
   touch();
   enum { BATCH = 256 };
@@ -363,10 +365,10 @@ static int v_epoll_wait(int ep, uint32_t *evs, int max, int timeout_ms) {
    * stop request is seen. */
   int n;
   for (;;) {
-    n = V.epoll_wait(ep, kev, max < BATCH ? max : BATCH, timeout_ms < 0 ? 100.0 : (double)timeout_ms);
+    n = V.epoll_wait(ep, kev, max < BATCH ? max : BATCH, timeout_ms < 0 ? WAIT_SLICE_MS : (double)timeout_ms);
     if (n != 0 || timeout_ms >= 0)
       break;
-    if (vlsb_stop_requested())
+    if (rt_stop_requested())
       return -EINTR;
   }
   for (int i = 0; i < n; i++) {
@@ -382,6 +384,19 @@ static int v_worker_register(void) {
 }
 static int v_worker_unregister(void) { return -ENOTSUP; }
 static int v_worker_index(void) { return V.worker_index ? V.worker_index() : -1; }
+
+/* VPP's VLS makes each child a worker in its own fork handlers, and cleans
+ * up a dead child's worker, but neither counts the fork nor waits for the
+ * process: both are done here. */
+static int v_fork_workers(int n, int32_t *pids_out, rt_child_body_t body, int arg) {
+  int forked = rt_fork_children(n, pids_out, body, arg);
+  for (int i = 0; i < forked; i++) {
+    if (cnt)
+      __atomic_fetch_add(&cnt->forks, 1, __ATOMIC_RELAXED);
+    rt_child_record(pids_out[i]);
+  }
+  return forked;
+}
 
 const vlsb_backend_ops_t vpp_backend = {
     .name = "vpp",
@@ -403,4 +418,6 @@ const vlsb_backend_ops_t vpp_backend = {
     .worker_register = v_worker_register,
     .worker_unregister = v_worker_unregister,
     .worker_index = v_worker_index,
+    .fork_workers = v_fork_workers,
+    .reap_children = rt_children_reap,
 };

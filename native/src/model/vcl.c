@@ -24,7 +24,6 @@
 #include "vlsb.h"
 
 vcl_worker_t vcl_workers[VCL_MAX_WORKERS];
-atomic_int vcl_stop_flag;
 static pthread_mutex_t vcl_workers_lock = PTHREAD_MUTEX_INITIALIZER;
 static vcl_msg_handler_t msg_handler;
 
@@ -606,13 +605,13 @@ int vcl_epoll_harvest_fd(vcl_worker_t *wrk, int epfd, uint32_t *evs, int max, in
     return -EINVAL;
   if (timeout_ms == 0)
     return harvest_once(wrk, epfd, evs, max, 0);
-  double deadline = timeout_ms > 0 ? vlsb_now_ns() + (double)timeout_ms * 1e6 : 0;
+  double deadline = timeout_ms > 0 ? rt_now_ns() + (double)timeout_ms * 1e6 : 0;
   for (;;) {
-    if (atomic_load(&vcl_stop_flag))
+    if (rt_stop_requested())
       return -EINTR;
     int slice = WAIT_SLICE_MS;
     if (timeout_ms > 0) {
-      double left = (deadline - vlsb_now_ns()) / 1e6;
+      double left = (deadline - rt_now_ns()) / 1e6;
       if (left <= 0)
         return 0;
       if (left < slice)
@@ -625,13 +624,13 @@ int vcl_epoll_harvest_fd(vcl_worker_t *wrk, int epfd, uint32_t *evs, int max, in
 }
 
 static int wait_poll(vcl_worker_t *wrk, int fd, short events, int timeout_ms) {
-  double deadline = timeout_ms >= 0 ? vlsb_now_ns() + (double)timeout_ms * 1e6 : 0;
+  double deadline = timeout_ms >= 0 ? rt_now_ns() + (double)timeout_ms * 1e6 : 0;
   for (;;) {
-    if (atomic_load(&vcl_stop_flag))
+    if (rt_stop_requested())
       return -EINTR;
     int slice = WAIT_SLICE_MS;
     if (timeout_ms >= 0) {
-      double left = (deadline - vlsb_now_ns()) / 1e6;
+      double left = (deadline - rt_now_ns()) / 1e6;
       if (left <= 0)
         return 0;
       if (left < slice)

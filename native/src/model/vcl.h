@@ -24,7 +24,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define VCL_MAX_WORKERS 64
+#include "runtime.h"
+
+#define VCL_MAX_WORKERS RT_MAX_WORKERS
 #define VCL_MQ_SIZE 1024
 #define VCL_INVALID ((uint32_t)~0u)
 
@@ -97,7 +99,6 @@ typedef struct {
 } vcl_worker_t;
 
 extern vcl_worker_t vcl_workers[VCL_MAX_WORKERS];
-extern atomic_int vcl_stop_flag;
 
 /* Callback run by the owner for every message it drains. */
 typedef void (*vcl_msg_handler_t)(vcl_worker_t *wrk, const vcl_msg_t *msg);

@@ -309,13 +309,13 @@ static int send_clone_rpc(vcl_worker_t *me, uint32_t owner, uint32_t src, uint32
 
   vcl_msg_t m = {.type = VCL_MSG_CLONE, .session = src, .requester = me->index, .gen = src_gen,
                  .seq = seq};
-  double t0 = vlsb_now_ns();
+  double t0 = rt_now_ns();
   double deadline = t0 + (double)vlsm.rpc_timeout_ms * 1e6;
   int rv = vcl_mq_send(owner, &m);
   if (!rv)
     CNT_INC(me->index, rpcs_sent);
   spins = 0;
-  while (!rv && atomic_load(&me->rpc.state) == VCL_RPC_INIT && vlsb_now_ns() < deadline)
+  while (!rv && atomic_load(&me->rpc.state) == VCL_RPC_INIT && rt_now_ns() < deadline)
     rpc_pause(&spins);
   spin_unlock(&vlsm.rpc_lock);
 
@@ -326,7 +326,7 @@ static int send_clone_rpc(vcl_worker_t *me, uint32_t owner, uint32_t src, uint32
   me->rpc.seq++; /* an answer arriving from now on is discarded by the owner */
   pthread_mutex_unlock(&me->rpc.lock);
   if (st == VCL_RPC_SUCCESS)
-    rpc_latency_record(vlsb_now_ns() - t0);
+    rpc_latency_record(rt_now_ns() - t0);
   return st;
 }
 

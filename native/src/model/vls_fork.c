@@ -327,9 +327,7 @@ int vls_fork_handle_pending_cleanup(void) {
   return n;
 }
 
-int vlsb_reap_children(void) {
-  if (vlsb_app_backend() == VLSB_BACKEND_VPP)
-    return echo_children_reap();
+int vls_fork_reap(void) {
   if (!fsh)
     return 0;
   atomic_store(&sigchld_seen, 1);
@@ -368,8 +366,8 @@ static void on_parent(void) {
     return;
   /* Spin until the child says its worker is ready (bounded: a failed fork
    * never answers). */
-  double deadline = vlsb_now_ns() + 5e9;
-  while (!atomic_load(&fsh->reg_ready[idx]) && vlsb_now_ns() < deadline) {
+  double deadline = rt_now_ns() + 5e9;
+  while (!atomic_load(&fsh->reg_ready[idx]) && rt_now_ns() < deadline) {
     struct timespec ts = {0, 100000};
     nanosleep(&ts, 0);
   }
@@ -504,7 +502,7 @@ int vls_fork_init(void) {
 void vls_fork_fini(void) {
   if (!fsh)
     return;
-  vlsb_reap_children();
+  vls_fork_reap();
   vcl_worker_t *w = vcl_worker_get(vlsm.main_wrk);
   for (uint32_t i = 0; w && i < vlsm.n_alloc; i++) {
     vls_session_t *v = vls_at(i);
