@@ -26,6 +26,7 @@
 
 #include "backend.h"
 #include "counters.h"
+#include "vpp_fork_gate.h"
 #include "vlsb.h"
 
 /* vppcom_endpt_t on x86-64: 48 bytes. */
@@ -123,60 +124,6 @@ static int load(const char *path) {
   return 0;
 }
 
-/*
- * Fork hand-over gate. VLS's fork handlers (registered by vls_app_create)
- * hand the fork over with one shared flag: the parent's handler raises it
- * once fork() has returned in the parent and waits until the child's
- * handler, done registering the child's worker with VPP, lowers it. When
- * the child gets there first (a loaded machine that runs the child before
- * the parent), the flag is lowered before it is raised and the parent's
- * handler waits for ever: vlsb_fork_echo_workers hung in fork() on VPP
- * 24.06 in about 1 of 10 runs of a loaded 2-core machine, the child
- * already serving. Handlers registered before VLS's run before VLS's, in
- * the parent and in the child: the parent marks here that fork() returned,
- * and the child holds its VLS handler back until it sees the mark, then a
- * margin longer than a scheduling delay for the parent to go on into VLS's
- * handler and raise the flag.
- */
-static atomic_uint *fork_gate; /* forks the parent came back from; MAP_SHARED */
-static unsigned fork_gate_expect;
-#define FORK_GATE_MARGIN_NS 20000000L
-
-static void gate_prepare(void) {
-  if (fork_gate)
-    fork_gate_expect = atomic_load(fork_gate) + 1;
-}
-
-static void gate_parent(void) {
-  if (fork_gate)
-    atomic_fetch_add(fork_gate, 1);
-}
-
-static void gate_child(void) {
-  if (!fork_gate)
-    return;
-  struct timespec step = {0, 50000};
-  for (int i = 0; i < 40000 && atomic_load(fork_gate) < fork_gate_expect; i++) /* at most ~2 s */
-    nanosleep(&step, 0);
-  struct timespec margin = {0, FORK_GATE_MARGIN_NS};
-  nanosleep(&margin, 0);
-}
-
-static int fork_gate_install(void) {
-  if (fork_gate)
-    return 0;
-  void *p = mmap(0, sizeof *fork_gate, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    return -errno;
-  int rv = pthread_atfork(gate_prepare, gate_parent, gate_child);
-  if (rv) {
-    munmap(p, sizeof *fork_gate);
-    return -rv;
-  }
-  fork_gate = p;
-  return 0;
-}
-
 static int v_app_init(int mode, const char *options) {
   (void)mode; /* the mode is in the generated vcl.conf */
   char lib[1024] = "", conf[1024] = "", name[128] = "vlsbench";
@@ -193,7 +140,7 @@ static int v_app_init(int mode, const char *options) {
     return rv;
   counters_reset();
   /* Before vls_app_create registers VLS's fork handlers. */
-  rv = fork_gate_install();
+  rv = vpp_fork_gate_install();
   if (rv < 0)
     return rv;
   rv = V.app_create(name);
