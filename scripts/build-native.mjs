@@ -30,28 +30,38 @@ const VARIANTS = {
   // Benchmark only: VLS locking compiled out (wrong with more than one thread).
   nolocks: { dir: "build-nolocks", cc: process.env.CC || "cc", flags: ["-O2", "-g", "-DVLSB_NO_LOCKS"] },
 };
-const BASE = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-fPIC", "-pthread", `-I${join(nat, "include")}`];
+/** native/src's floors, bottom up (docs/architecture.md); each is on the
+ * include path, so a source names another floor's header by file name. */
+const FLOORS = ["runtime", "model", "backends", "programs"];
+const BASE = [
+  "-std=c11", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE", "-fPIC", "-pthread",
+  `-I${join(nat, "include")}`,
+  ...FLOORS.map((f) => `-I${join(nat, "src", f)}`),
+];
 
 /** Stand-alone programs (not part of the library): source -> binary;
  * withCore links the core library's sources too. */
 const PROGRAMS = [
-  { src: "c_echo.c", bin: "c-echo" },
-  { src: "supervise.c", bin: "vlsb-supervise" },
-  { src: "echo_main.c", bin: "vlsb-echo", withCore: true },
-  { src: "callbench_main.c", bin: "vlsb-callbench", withCore: true },
+  { src: "programs/c_echo.c", bin: "c-echo" },
+  { src: "programs/supervise.c", bin: "vlsb-supervise" },
+  { src: "programs/echo_main.c", bin: "vlsb-echo", withCore: true },
+  { src: "programs/callbench_main.c", bin: "vlsb-callbench", withCore: true },
 ];
 
 const list = (dir, ext) =>
   existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(ext)).map((f) => join(dir, f)) : [];
 const mtime = (f) => (existsSync(f) ? statSync(f).mtimeMs : 0);
 
-/** Sources of the core library (everything in native/src but the anchor). */
+/** Files of every floor of native/src ending in ext. */
+const srcFiles = (ext) => FLOORS.flatMap((f) => list(join(nat, "src", f), ext));
+
+/** Sources of the core library (everything in native/src but the programs' mains). */
 export function coreSources() {
-  return list(join(nat, "src"), ".c").filter((f) => !PROGRAMS.some((p) => f.endsWith(p.src))).sort();
+  return srcFiles(".c").filter((f) => !PROGRAMS.some((p) => f.endsWith(p.src))).sort();
 }
 
 function headers() {
-  return [...list(join(nat, "src"), ".h"), ...list(join(nat, "include"), ".h"), fileURLToPath(import.meta.url)];
+  return [...srcFiles(".h"), ...list(join(nat, "include"), ".h"), fileURLToPath(import.meta.url)];
 }
 
 function stale(out, inputs) {
@@ -93,7 +103,7 @@ export function buildNative({ variant = "release", tests = false, quiet = false 
       const bin = join(out, "test_" + t.split("/").pop().replace(/\.c$/, ""));
       if (stale(bin, [t, ...core, ...hdrs, ...list(join(nat, "test"), ".h")])) {
         say(`compiling ${bin}`);
-        cc(v, ["-o", bin, `-I${join(nat, "src")}`, t, ...core, "-ldl"]);
+        cc(v, ["-o", bin, t, ...core, "-ldl"]);
       }
     }
   }

@@ -1,5 +1,5 @@
 /*
- * vlsb.h - the one C ABI that vlsbench's TypeScript binds (src/ffi.ts).
+ * vlsb.h - the one C ABI that vlsbench's TypeScript binds (src/native/ffi.ts).
  *
  * It mirrors VPP's VLS API (vls_* in libvppcom) so that one server and one
  * load generator drive either backend:
@@ -62,7 +62,7 @@ enum vlsb_attr_op {
 };
 
 /* App: once per process. options: "key=value" pairs separated by ';'.
- * Kernel backend keys: max_sessions, rpc_timeout_ms. VPP backend keys:
+ * Kernel backend key: rpc_timeout_ms (default 3000). VPP backend keys:
  * lib (path of libvppcom.so), app_name, vcl_config. Returns 0 or -errno;
  * a second init with the same backend and mode is a no-op returning 0,
  * with a different one -EALREADY. */
@@ -122,7 +122,8 @@ int vlsb_rpc_latencies(double *out, int max);
 
 /* Process mode: forks n children after app init; each becomes a VCL worker,
  * adds listener h to its own epoll set and runs the native echo loop until
- * SIGTERM. pids_out receives the child pids. Returns n or -errno. */
+ * SIGTERM. n is 1..32. pids_out receives the child pids. Returns n or
+ * -errno. */
 int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out);
 /* Runs the native echo loop on listener h in the calling thread until
  * vlsb_stop_waits(1). Used by forked children and by tests. */

@@ -26,6 +26,7 @@
 
 #include "backend.h"
 #include "counters.h"
+#include "vpp_fork_gate.h"
 #include "vlsb.h"
 
 /* vppcom_endpt_t on x86-64: 48 bytes. */
@@ -123,66 +124,12 @@ static int load(const char *path) {
   return 0;
 }
 
-/*
- * Fork hand-over gate. VLS's fork handlers (registered by vls_app_create)
- * hand the fork over with one shared flag: the parent's handler raises it
- * once fork() has returned in the parent and waits until the child's
- * handler, done registering the child's worker with VPP, lowers it. When
- * the child gets there first (a loaded machine that runs the child before
- * the parent), the flag is lowered before it is raised and the parent's
- * handler waits for ever: vlsb_fork_echo_workers hung in fork() on VPP
- * 24.06 in about 1 of 10 runs of a loaded 2-core machine, the child
- * already serving. Handlers registered before VLS's run before VLS's, in
- * the parent and in the child: the parent marks here that fork() returned,
- * and the child holds its VLS handler back until it sees the mark, then a
- * margin longer than a scheduling delay for the parent to go on into VLS's
- * handler and raise the flag.
- */
-static atomic_uint *fork_gate; /* forks the parent came back from; MAP_SHARED */
-static unsigned fork_gate_expect;
-#define FORK_GATE_MARGIN_NS 20000000L
-
-static void gate_prepare(void) {
-  if (fork_gate)
-    fork_gate_expect = atomic_load(fork_gate) + 1;
-}
-
-static void gate_parent(void) {
-  if (fork_gate)
-    atomic_fetch_add(fork_gate, 1);
-}
-
-static void gate_child(void) {
-  if (!fork_gate)
-    return;
-  struct timespec step = {0, 50000};
-  for (int i = 0; i < 40000 && atomic_load(fork_gate) < fork_gate_expect; i++) /* at most ~2 s */
-    nanosleep(&step, 0);
-  struct timespec margin = {0, FORK_GATE_MARGIN_NS};
-  nanosleep(&margin, 0);
-}
-
-static int fork_gate_install(void) {
-  if (fork_gate)
-    return 0;
-  void *p = mmap(0, sizeof *fork_gate, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED)
-    return -errno;
-  int rv = pthread_atfork(gate_prepare, gate_parent, gate_child);
-  if (rv) {
-    munmap(p, sizeof *fork_gate);
-    return -rv;
-  }
-  fork_gate = p;
-  return 0;
-}
-
 static int v_app_init(int mode, const char *options) {
   (void)mode; /* the mode is in the generated vcl.conf */
   char lib[1024] = "", conf[1024] = "", name[128] = "vlsbench";
-  option_get(options, "lib", lib, sizeof lib);
-  option_get(options, "app_name", name, sizeof name);
-  if (option_get(options, "vcl_config", conf, sizeof conf))
+  rt_option_get(options, "lib", lib, sizeof lib);
+  rt_option_get(options, "app_name", name, sizeof name);
+  if (rt_option_get(options, "vcl_config", conf, sizeof conf))
     setenv("VCL_CONFIG", conf, 1);
   int rv = load(lib);
   if (rv < 0)
@@ -193,7 +140,7 @@ static int v_app_init(int mode, const char *options) {
     return rv;
   counters_reset();
   /* Before vls_app_create registers VLS's fork handlers. */
-  rv = fork_gate_install();
+  rv = vpp_fork_gate_install();
   if (rv < 0)
     return rv;
   rv = V.app_create(name);
@@ -207,7 +154,7 @@ static int v_app_init(int mode, const char *options) {
 /* One more accept by the calling thread's VCL worker. */
 static void count_accept(void) {
   int w = V.worker_index ? V.worker_index() : 0;
-  if (w < 0 || w >= VCL_MAX_WORKERS)
+  if (w < 0 || w >= RT_MAX_WORKERS)
     return;
   wrk_counters_t *c = &cnt->wrk[w];
   if (__atomic_load_n(&c->pid, __ATOMIC_RELAXED) != (int32_t)getpid())
@@ -355,6 +302,8 @@ static int v_epoll_ctl(int ep, int op, int h, uint32_t events, uint32_t data) {
   struct epoll_event ev = {.events = events, .data.u64 = data};
   return V.epoll_ctl(ep, op, h, &ev);
 }
+#define WAIT_SLICE_MS 100.0
+
 static int v_epoll_wait(int ep, uint32_t *evs, int max, int timeout_ms) {
   touch();
   enum { BATCH = 256 };
@@ -363,10 +312,10 @@ static int v_epoll_wait(int ep, uint32_t *evs, int max, int timeout_ms) {
    * stop request is seen. */
   int n;
   for (;;) {
-    n = V.epoll_wait(ep, kev, max < BATCH ? max : BATCH, timeout_ms < 0 ? 100.0 : (double)timeout_ms);
+    n = V.epoll_wait(ep, kev, max < BATCH ? max : BATCH, timeout_ms < 0 ? WAIT_SLICE_MS : (double)timeout_ms);
     if (n != 0 || timeout_ms >= 0)
       break;
-    if (vlsb_stop_requested())
+    if (rt_stop_requested())
       return -EINTR;
   }
   for (int i = 0; i < n; i++) {
@@ -382,6 +331,19 @@ static int v_worker_register(void) {
 }
 static int v_worker_unregister(void) { return -ENOTSUP; }
 static int v_worker_index(void) { return V.worker_index ? V.worker_index() : -1; }
+
+/* VPP's VLS makes each child a worker in its own fork handlers, and cleans
+ * up a dead child's worker, but neither counts the fork nor waits for the
+ * process: both are done here. */
+static int v_fork_workers(int n, int32_t *pids_out, rt_child_body_t body, int arg) {
+  int forked = rt_fork_children(n, pids_out, body, arg);
+  for (int i = 0; i < forked; i++) {
+    if (cnt)
+      __atomic_fetch_add(&cnt->forks, 1, __ATOMIC_RELAXED);
+    rt_child_record(pids_out[i]);
+  }
+  return forked;
+}
 
 const vlsb_backend_ops_t vpp_backend = {
     .name = "vpp",
@@ -403,4 +365,6 @@ const vlsb_backend_ops_t vpp_backend = {
     .worker_register = v_worker_register,
     .worker_unregister = v_worker_unregister,
     .worker_index = v_worker_index,
+    .fork_workers = v_fork_workers,
+    .reap_children = rt_children_reap,
 };

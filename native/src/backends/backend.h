@@ -1,11 +1,15 @@
 /*
  * backend.h - the table of operations behind the ABI. abi.c picks one at
- * vlsb_app_init: the embedded kernel backend (vls.c) or libvppcom (vpp.c).
+ * vlsb_app_init: the embedded model (kernel_backend.c over model/vls.c) or
+ * libvppcom (vpp_backend.c). Only the two backend files know which backend
+ * runs; everything else goes through this table.
  */
 #ifndef VLSB_BACKEND_H
 #define VLSB_BACKEND_H
 
 #include <stdint.h>
+
+#include "runtime.h"
 
 typedef struct {
   const char *name;
@@ -27,13 +31,14 @@ typedef struct {
   int (*worker_register)(void);
   int (*worker_unregister)(void);
   int (*worker_index)(void);
+  /* Process mode: forks n workers that run body(arg) (runtime.h), counting
+   * the forks and keeping what reap_children needs. */
+  int (*fork_workers)(int n, int32_t *pids_out, rt_child_body_t body, int arg);
+  /* Cleans up after the exited forked workers; returns how many. */
+  int (*reap_children)(void);
 } vlsb_backend_ops_t;
 
 extern const vlsb_backend_ops_t kernel_backend;
 extern const vlsb_backend_ops_t vpp_backend;
-
-/* Looks up "key=" in an options string; copies the value (NUL-terminated)
- * into out. Returns 1 when found. */
-int option_get(const char *options, const char *key, char *out, int cap);
 
 #endif

@@ -9,10 +9,22 @@
  * The spin paths yield after a few tries: these machines have 2 cores, and a
  * spinning thread would otherwise burn the holder's core.
  *
- * Lock order (outer first), the same in every call:
- *   spool/mq (single mode) -> vls pool -> vls session -> handle map
- *   -> shared-data pool -> shared data.   The worker-RPC lock is only taken
- *   with no session or pool lock held.
+ * Lock order (outer first), the one place it is written; every call keeps it:
+ *   vls pool -> vls session (two sessions: by pool index, vls_epoll.c)
+ *   -> mq (single mode) -> spool (single mode) -> handle map
+ *   -> shared data, or the shared-data pool (never both).
+ * The call guard takes pool and session first (get_w_dlock) and only then
+ * the single-mode class locks (acq_mode_locks, mq before spool); a call
+ * that makes a session (create, accept) releases spool before it takes the
+ * pool write lock. The handle map is taken with spool held (close) or with
+ * pool and session held (migration). Process mode's shared data is taken
+ * under spool (accept, close) or under the pool write lock (fork). The
+ * worker-RPC lock is only taken with no pool, session or class lock held
+ * (a migration drops them first; while it waits it serves its own mq, so
+ * the handle map and RPC result locks nest inside it). Inside the VCL
+ * layer, vcl_workers_lock comes before a worker's mq_lock (vcl_worker_free
+ * holds both to close the queue's eventfd); mq_lock and the RPC result
+ * lock are innermost. docs/architecture.md points here.
  */
 #ifndef VLSB_LOCKS_H
 #define VLSB_LOCKS_H

@@ -17,8 +17,8 @@ int vls_fork_unshare(vls_session_t *v, vcl_worker_t *w, uint32_t sidx);
 void vls_fork_before_harvest(vcl_worker_t *w);
 int vls_fork_handle_pending_cleanup(void);
 
-/* Reaps the exited children vlsb_fork_echo_workers forked on the vpp
- * backend (echo_loop.c); returns how many. */
-int echo_children_reap(void);
+/* Drains the SIGCHLD cleanup queue now (vlsb_reap_children); returns the
+ * number of child workers cleaned up. */
+int vls_fork_reap(void);
 
 #endif

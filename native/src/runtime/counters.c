@@ -13,7 +13,6 @@
 #include <sys/mman.h>
 
 #include "locks.h"
-#include "vlsb.h"
 
 counters_shm_t *cnt;
 
@@ -53,9 +52,7 @@ void rpc_latency_record(double ns) {
   pthread_mutex_unlock(&rpc_ring_lock);
 }
 
-int vlsb_rpc_latencies(double *out, int max) {
-  if (!out || max < 0)
-    return -EINVAL;
+int rpc_latencies_drain(double *out, int max) {
   pthread_mutex_lock(&rpc_ring_lock);
   int n = 0;
   while (n < max && rpc_head < rpc_tail)
@@ -80,9 +77,7 @@ static void jp(jbuf_t *j, const char *fmt, ...) {
   j->len += n;
 }
 
-int vlsb_counters_json(char *buf, int cap) {
-  if (!buf || cap <= 0)
-    return -EINVAL;
+int counters_json(char *buf, int cap, int backend, int mode) {
   jbuf_t j = {buf, cap, 0};
   uint64_t acq[LK_N_CLASSES] = {0}, con[LK_N_CLASSES] = {0};
   for (int s = 0; s < LOCK_SLOTS; s++)
@@ -90,7 +85,7 @@ int vlsb_counters_json(char *buf, int cap) {
       acq[c] += __atomic_load_n(&lock_stats[s].acq[c], __ATOMIC_RELAXED);
       con[c] += __atomic_load_n(&lock_stats[s].contended[c], __ATOMIC_RELAXED);
     }
-  jp(&j, "{\"backend\":%d,\"mode\":%d,\"locks\":{", vlsb_app_backend(), vlsb_app_mode());
+  jp(&j, "{\"backend\":%d,\"mode\":%d,\"locks\":{", backend, mode);
   for (int c = 0; c < LK_N_CLASSES; c++)
     jp(&j, "%s\"%s\":{\"acquired\":%llu,\"contended\":%llu}", c ? "," : "", lock_class_names[c],
        (unsigned long long)acq[c], (unsigned long long)con[c]);
@@ -99,7 +94,7 @@ int vlsb_counters_json(char *buf, int cap) {
   /* Relaxed atomic loads: other threads (and forked workers) bump these
    * with atomic adds while we read. */
 #define LD(x) ((unsigned long long)__atomic_load_n(&(x), __ATOMIC_RELAXED))
-  for (int w = 0; cnt && w < VCL_MAX_WORKERS; w++) {
+  for (int w = 0; cnt && w < RT_MAX_WORKERS; w++) {
     wrk_counters_t *c = &cnt->wrk[w];
     if (!__atomic_load_n(&c->used, __ATOMIC_RELAXED))
       continue;

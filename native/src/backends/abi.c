@@ -1,53 +1,27 @@
 /*
- * abi.c - the exported vlsb_* functions: argument checks common to every
- * backend, then a call through the chosen backend's table.
+ * abi.c - every exported vlsb_* function: argument checks common to every
+ * backend, then a call through the chosen backend's table, or into the
+ * runtime floor (clock, stop flag, counters) or the echo loop.
  */
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 
 #include "backend.h"
-#include "vcl.h"
+#include "counters.h"
+#include "echo_loop.h"
+#include "runtime.h"
 #include "vlsb.h"
+
+/* vlsb_fork_echo_workers forks at most this many at once. */
+#define MAX_FORK_AT_ONCE 32
 
 static const vlsb_backend_ops_t *be;
 static int be_id = -1, be_mode = -1;
 
-int option_get(const char *options, const char *key, char *out, int cap) {
-  if (!options || !key || cap <= 0)
-    return 0;
-  size_t kl = strlen(key);
-  const char *p = options;
-  while (*p) {
-    while (*p == ';' || *p == ' ')
-      p++;
-    if (!strncmp(p, key, kl) && p[kl] == '=') {
-      p += kl + 1;
-      int n = 0;
-      while (p[n] && p[n] != ';' && n < cap - 1) {
-        out[n] = p[n];
-        n++;
-      }
-      out[n] = 0;
-      return 1;
-    }
-    p = strchr(p, ';');
-    if (!p)
-      break;
-  }
-  return 0;
-}
-
-double vlsb_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-void vlsb_stop_waits(int stop) { atomic_store(&vcl_stop_flag, stop ? 1 : 0); }
-int vlsb_stop_requested(void) { return atomic_load(&vcl_stop_flag); }
+double vlsb_now_ns(void) { return rt_now_ns(); }
+void vlsb_stop_waits(int stop) { rt_stop_set(stop); }
+int vlsb_stop_requested(void) { return rt_stop_requested(); }
 
 int vlsb_app_init(int backend, int mode, const char *options) {
   if (mode < VLSB_MODE_SINGLE || mode > VLSB_MODE_PROCESS)
@@ -165,3 +139,34 @@ const char *vlsb_strerror(int err) {
   const char *s = strerrordesc_np(err);
   return s ? s : unknown;
 }
+
+int vlsb_counters_json(char *buf, int cap) {
+  if (!buf || cap <= 0)
+    return -EINVAL;
+  return counters_json(buf, cap, vlsb_app_backend(), vlsb_app_mode());
+}
+
+int vlsb_rpc_latencies(double *out, int max) {
+  if (!out || max < 0)
+    return -EINVAL;
+  return rpc_latencies_drain(out, max);
+}
+
+int vlsb_echo_loop(int h) { return echo_loop_run(h); }
+
+/* A forked worker: the echo loop, then it leaves the app as a child must. */
+static int echo_worker(int h) {
+  int rv = echo_loop_run(h);
+  vlsb_app_fini();
+  return rv;
+}
+
+int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out) {
+  if (!be || be_mode != VLSB_MODE_PROCESS)
+    return -EINVAL;
+  if (n <= 0 || n > MAX_FORK_AT_ONCE || !pids_out)
+    return -EINVAL;
+  return be->fork_workers(n, pids_out, echo_worker, h);
+}
+
+int vlsb_reap_children(void) { return be ? be->reap_children() : 0; }

@@ -6,7 +6,9 @@
  * process) that registered the worker. The only cross-thread entry points
  * are vcl_mq_send (any thread may post to any worker's queue) and the RPC
  * result slot of a worker (guarded by its own mutex). Everything else is
- * made safe, or not, by the VLS layer above (vls.c).
+ * made safe, or not, by the VLS layer above (vls*.c). Files: vcl_worker.c
+ * (workers, session pools), vcl.c (session operations, endpoints),
+ * vcl_epoll_mq.c (epoll sets, waits, message queue).
  *
  * Mapping (docs/architecture.md, "The embedded model"):
  *   VCL session  = kernel fd (always O_NONBLOCK underneath) + VCL state;
@@ -24,9 +26,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define VCL_MAX_WORKERS 64
+#include "runtime.h"
+
+#define VCL_MAX_WORKERS RT_MAX_WORKERS
 #define VCL_MQ_SIZE 1024
 #define VCL_INVALID ((uint32_t)~0u)
+/* The epoll data of a worker's mq eventfd in its epoll sets: above any
+ * u32 a caller can register, so it is never reported as a caller's event. */
+#define VCL_MQ_MARK (1ull << 32)
 
 enum vcl_state {
   VCL_S_FREE = 0,
@@ -97,7 +104,6 @@ typedef struct {
 } vcl_worker_t;
 
 extern vcl_worker_t vcl_workers[VCL_MAX_WORKERS];
-extern atomic_int vcl_stop_flag;
 
 /* Callback run by the owner for every message it drains. */
 typedef void (*vcl_msg_handler_t)(vcl_worker_t *wrk, const vcl_msg_t *msg);
@@ -140,6 +146,8 @@ int vcl_epoll_harvest(vcl_worker_t *wrk, uint32_t vep, uint32_t *evs, int max, i
 /* The same on the set's kernel epoll fd (or a dup of it), touching no
  * session pool: for waits that run with the pool's lock dropped. */
 int vcl_epoll_harvest_fd(vcl_worker_t *wrk, int epfd, uint32_t *evs, int max, int timeout_ms);
+/* Takes session s out of the epoll set it is registered in, if any. */
+void vcl_vep_unlink(vcl_worker_t *wrk, vcl_session_t *s);
 /* Blocks until fd is ready for `events` (POLLIN/POLLOUT) or timeout. */
 int vcl_wait_fd(vcl_worker_t *wrk, int fd, short events, int timeout_ms);
 

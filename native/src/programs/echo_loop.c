@@ -6,22 +6,21 @@
  * it drains (bounded memory per connection).
  */
 
+#include "echo_loop.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "counters.h"
-#include "vls_fork.h"
 #include "vlsb.h"
 
 #define LISTENER_TAG 0xffffffffu
 #define BUF_SIZE 65536
+#define MAX_EVENTS 256
+#define FIRST_TABLE_CAP 256
+#define WAIT_MS 200 /* a stop request is seen at least this often */
 
 typedef struct {
   int h;
@@ -42,7 +41,7 @@ static int slot_new(echo_table_t *t, int h) {
     s = t->free_slots[--t->n_free];
   } else {
     if (t->n == t->cap) {
-      uint32_t ncap = t->cap ? t->cap * 2 : 256;
+      uint32_t ncap = t->cap ? t->cap * 2 : FIRST_TABLE_CAP;
       echo_conn_t *nc = realloc(t->c, ncap * sizeof *nc);
       if (!nc)
         return -ENOMEM;
@@ -109,7 +108,7 @@ static int echo_conn(echo_table_t *t, int ep, uint32_t s, char *buf, uint32_t ev
   }
 }
 
-int vlsb_echo_loop(int lh) {
+int echo_loop_run(int lh) {
   int ep = vlsb_epoll_create();
   if (ep < 0)
     return ep;
@@ -120,9 +119,9 @@ int vlsb_echo_loop(int lh) {
   }
   echo_table_t t = {0};
   char *buf = malloc(BUF_SIZE);
-  uint32_t evs[2 * 256];
+  uint32_t evs[2 * MAX_EVENTS];
   while (buf && !vlsb_stop_requested()) {
-    int n = vlsb_epoll_wait(ep, evs, 256, 200);
+    int n = vlsb_epoll_wait(ep, evs, MAX_EVENTS, WAIT_MS);
     if (n == -EINTR)
       break;
     if (n < 0) {
@@ -158,63 +157,4 @@ int vlsb_echo_loop(int lh) {
   free(buf);
   vlsb_close(ep);
   return rv < 0 ? rv : 0;
-}
-
-/* Children forked here on the vpp backend, so they can be reaped: VPP's
- * VLS cleans up a dead child's worker but never waits for the process. */
-static pid_t vpp_children[64];
-static int n_vpp_children;
-
-int echo_children_reap(void) {
-  int n = 0;
-  for (int i = 0; i < n_vpp_children;) {
-    int st;
-    if (waitpid(vpp_children[i], &st, WNOHANG) == vpp_children[i]) {
-      vpp_children[i] = vpp_children[--n_vpp_children];
-      n++;
-    } else {
-      i++;
-    }
-  }
-  return n;
-}
-
-static void on_term(int sig) {
-  (void)sig;
-  vlsb_stop_waits(1);
-}
-
-int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out) {
-  if (vlsb_app_mode() != VLSB_MODE_PROCESS)
-    return -EINVAL;
-  if (n <= 0 || n > 32 || !pids_out)
-    return -EINVAL;
-  for (int i = 0; i < n; i++) {
-    pid_t pid = fork();
-    if (pid < 0)
-      return i ? i : -errno;
-    if (pid == 0) {
-      /* The child: a new VLS worker (the fork handlers made it so). It
-       * never returns to JS; it dies with its parent. */
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      struct sigaction sa = {.sa_handler = on_term};
-      sigemptyset(&sa.sa_mask);
-      sigaction(SIGTERM, &sa, 0);
-      sigaction(SIGINT, &sa, 0);
-      vlsb_stop_waits(0);
-      int rv = vlsb_echo_loop(h);
-      vlsb_app_fini();
-      _exit(rv < 0 ? 1 : 0);
-    }
-    pids_out[i] = (int32_t)pid;
-    /* The embedded model counts forks in its own fork handler; VPP's
-     * does not count, so count here what vlsbench did. */
-    if (vlsb_app_backend() == VLSB_BACKEND_VPP) {
-      if (cnt)
-        __atomic_fetch_add(&cnt->forks, 1, __ATOMIC_RELAXED);
-      if (n_vpp_children < (int)(sizeof vpp_children / sizeof vpp_children[0]))
-        vpp_children[n_vpp_children++] = pid;
-    }
-  }
-  return n;
 }

@@ -1,6 +1,6 @@
 /*
- * counters.h - counters kept by the embedded backend. Per-worker counters
- * live in a MAP_SHARED region mapped once per process lifetime, so forked
+ * counters.h - counters both backends keep (the VPP backend only what it
+ * can see: accepts and forks). Per-worker counters live in a MAP_SHARED region mapped once per process lifetime, so forked
  * process-mode workers count where the parent can read them.
  */
 #ifndef VLSB_COUNTERS_H
@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "vcl.h"
+#include "runtime.h"
 
 typedef struct {
   uint64_t accepts, msgs_in, msgs_out, bytes_in, bytes_out, errors;
@@ -22,7 +22,7 @@ typedef struct {
 } wrk_counters_t;
 
 typedef struct {
-  wrk_counters_t wrk[VCL_MAX_WORKERS];
+  wrk_counters_t wrk[RT_MAX_WORKERS];
   uint64_t child_cleanups;
   uint64_t forks;
 } counters_shm_t;
@@ -36,5 +36,10 @@ void counters_reset(void);
 #define CNT_INC(w, field) CNT_ADD(w, field, 1)
 
 void rpc_latency_record(double ns);
+/* Drains up to max recorded RPC latencies (ns) into out (vlsb_rpc_latencies). */
+int rpc_latencies_drain(double *out, int max);
+/* The snapshot as JSON (vlsb_counters_json); the app's backend and mode
+ * are the ABI's to say. */
+int counters_json(char *buf, int cap, int backend, int mode);
 
 #endif

@@ -1,0 +1,101 @@
+/*
+ * runtime.c - the ground floor: clock, stop flag, options, forked children
+ * (runtime.h).
+ */
+
+#include "runtime.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_int stop_flag;
+
+double rt_now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+void rt_stop_set(int stop) { atomic_store(&stop_flag, stop ? 1 : 0); }
+int rt_stop_requested(void) { return atomic_load(&stop_flag); }
+
+int rt_option_get(const char *options, const char *key, char *out, int cap) {
+  if (!options || !key || cap <= 0)
+    return 0;
+  size_t kl = strlen(key);
+  const char *p = options;
+  while (*p) {
+    while (*p == ';' || *p == ' ')
+      p++;
+    if (!strncmp(p, key, kl) && p[kl] == '=') {
+      p += kl + 1;
+      int n = 0;
+      while (p[n] && p[n] != ';' && n < cap - 1) {
+        out[n] = p[n];
+        n++;
+      }
+      out[n] = 0;
+      return 1;
+    }
+    p = strchr(p, ';');
+    if (!p)
+      break;
+  }
+  return 0;
+}
+
+/* ---------------- forked children ---------------- */
+
+static void on_term(int sig) {
+  (void)sig;
+  rt_stop_set(1);
+}
+
+int rt_fork_children(int n, int32_t *pids_out, rt_child_body_t body, int arg) {
+  for (int i = 0; i < n; i++) {
+    pid_t pid = fork();
+    if (pid < 0)
+      return i ? i : -errno;
+    if (pid == 0) {
+      /* The child never returns to its caller (JS cannot run in it). */
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      struct sigaction sa = {.sa_handler = on_term};
+      sigemptyset(&sa.sa_mask);
+      sigaction(SIGTERM, &sa, 0);
+      sigaction(SIGINT, &sa, 0);
+      rt_stop_set(0);
+      _exit(body(arg) < 0 ? 1 : 0);
+    }
+    pids_out[i] = (int32_t)pid;
+  }
+  return n;
+}
+
+#define RT_MAX_CHILDREN 64
+static pid_t children[RT_MAX_CHILDREN];
+static int n_children;
+
+void rt_child_record(pid_t pid) {
+  if (n_children < RT_MAX_CHILDREN)
+    children[n_children++] = pid;
+}
+
+int rt_children_reap(void) {
+  int n = 0;
+  for (int i = 0; i < n_children;) {
+    int st;
+    if (waitpid(children[i], &st, WNOHANG) == children[i]) {
+      children[i] = children[--n_children];
+      n++;
+    } else {
+      i++;
+    }
+  }
+  return n;
+}
