@@ -7,7 +7,9 @@
  * intact (flags, connect, data), and the late RPCs it finally drains are
  * discarded (no fd duplicated for a requester that gave up).
  *
- *   bun 06-rpc-timeout.ts BACKEND MODE [TIMEOUT_MS]
+ *   bun 06-rpc-timeout.ts BACKEND MODE [TIMEOUT_MS|default]
+ *
+ * "default" sets no rpc_timeout_ms option: the core's default applies.
  */
 import { isMainThread } from "node:worker_threads";
 import {
@@ -83,8 +85,9 @@ function toucher(d: Data) {
 if (!isMainThread) workerMain((d: Data) => (d.role === "owner" ? owner(d) : toucher(d)));
 else
   scenario(async ({ backend, mode, extra }) => {
-    const timeoutMs = Number(extra[0] ?? 500);
-    await initApp(backend, mode, `rpc_timeout_ms=${timeoutMs}`, { selfConnect: true });
+    const useDefault = extra[0] === "default";
+    const timeoutMs = useDefault ? null : Number(extra[0] ?? 500);
+    await initApp(backend, mode, useDefault ? "" : `rpc_timeout_ms=${timeoutMs}`, { selfConnect: true });
     const ctl = new SharedArrayBuffer(12);
     const o = startWorker<any>(import.meta.url, { role: "owner", backend, ctl } satisfies Data);
     const t = startWorker<any>(import.meta.url, { role: "toucher", backend, ctl } satisfies Data);
