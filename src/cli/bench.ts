@@ -8,7 +8,7 @@
  * Exit: 0 no errors, 1 errors counted or an objective (--slo) failed, 2 misuse.
  */
 import { writeFileSync } from "node:fs";
-import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, vppNamespaceFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, vppNamespaceFlag, UsageError } from "../common/args.ts";
 
 const USAGE = `usage: bun run bench [options]
        bun run bench merge FILE.hlog [FILE.hlog ...] [--json F] [--hgrm F] [--hlog F] [--slo SPEC]

@@ -6,7 +6,7 @@
  * deviated; 2: misuse.
  */
 import { writeFileSync } from "node:fs";
-import { parseStrict, runCli, intFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, UsageError } from "../common/args.ts";
 
 const USAGE = `usage: bun run check [options]
 

@@ -3,7 +3,7 @@
  * `bun run bench diff a.json b.json`. Entry points called by bench.ts.
  */
 import { writeFileSync, readFileSync } from "node:fs";
-import { parseStrict, intFlag, UsageError } from "./args.ts";
+import { parseStrict, intFlag, UsageError } from "../common/args.ts";
 import { vppAt } from "../vpp/find.ts";
 
 const USAGE = `usage: bun run bench --compare [options]
@@ -104,6 +104,6 @@ export async function diffMain(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  const { runCli } = await import("./args.ts");
+  const { runCli } = await import("../common/args.ts");
   runCli("bench", () => compareMain(process.argv.slice(2)));
 }

@@ -5,7 +5,7 @@
  * counters (stderr, and JSON on stdout with --counters-json) and exits 0.
  */
 import { existsSync } from "node:fs";
-import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, vppNamespaceFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, vppNamespaceFlag, UsageError } from "../common/args.ts";
 import type { ServerReport } from "../server/server.ts";
 import { STACK_SERVER_ADDR, VCL_DEFAULTS } from "../vpp/config.ts";
 

@@ -5,8 +5,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { parseStrict, UsageError } from "../cli/args.ts";
-import { encodeHistogram, summarise } from "./histogram.ts";
+import { parseStrict, UsageError } from "../common/args.ts";
+import { encodeHistogram, summarise } from "../common/histogram.ts";
 import { hgrmText, hlogText, parseHlog } from "./hdr-files.ts";
 import { formatMerge, mergeLogs } from "./merge.ts";
 import { latencyLines, REPORT_VERSION } from "./report.ts";

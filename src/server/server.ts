@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
 import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
 import type { EchoCounters, EchoWorkerInit, FromEchoWorker } from "./protocol.ts";
-import { histogramOfNs, type LatencyUs } from "../loadgen/histogram.ts";
+import { histogramOfNs, type LatencyUs } from "../common/histogram.ts";
 import { CLAIM_SLOTS } from "./echo-loop.ts";
 
 /** Server configuration (CLI flags, validated). */
