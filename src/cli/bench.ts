@@ -10,8 +10,11 @@
 import { writeFileSync } from "node:fs";
 import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, vppNamespaceFlag, UsageError } from "../common/args.ts";
 
-const USAGE = `usage: bun run bench [options]
-       bun run bench merge FILE.hlog [FILE.hlog ...] [--json F] [--hgrm F] [--hlog F] [--slo SPEC]
+/** `bench --help` without its --compare, diff and merge parts. */
+export const USAGE = `usage: bun run bench [options]               load a server, print the latency table
+       bun run bench --compare [options]     every backend x mode side by side
+       bun run bench diff A.json B.json      compare two reports
+       bun run bench merge FILE.hlog ...     add interval logs together
 
   --target HOST:PORT       server to load; without it bench starts its own
   --backend kernel|vpp     backend of the started server (default kernel)
@@ -54,7 +57,8 @@ package places), the server attaches to it, and the load generator is a VCL
 app of its own.
 `;
 
-const OPTIONS = {
+/** The flags `bench` accepts (every one is in USAGE: test/cli-help.test.ts). */
+export const OPTIONS = {
   target: { type: "string" },
   backend: { type: "string" },
   mode: { type: "string" },
@@ -150,7 +154,9 @@ if (import.meta.main) {
     }
     const a = parseBenchArgs(argv);
     if (!a) {
-      process.stdout.write(USAGE);
+      const { USAGE: compareUsage, DIFF_USAGE } = await import("./compare.ts");
+      const { MERGE_USAGE } = await import("../loadgen/merge-command.ts");
+      process.stdout.write([USAGE, compareUsage, DIFF_USAGE, MERGE_USAGE].join("\n"));
       return 0;
     }
     const { parseSlo, evaluateSlo, formatSlo } = await import("../loadgen/slo.ts");

@@ -9,7 +9,8 @@ import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, vppNamesp
 import type { ServerReport } from "../server/server.ts";
 import { STACK_SERVER_ADDR, VCL_DEFAULTS } from "../vpp/config.ts";
 
-const USAGE = `usage: bun run server [options]
+/** `server --help`. */
+export const USAGE = `usage: bun run server [options]
 
   --backend kernel|vpp     VLS implementation (default kernel: embedded, no VPP needed)
   --mode single|thread|process
@@ -41,7 +42,8 @@ const USAGE = `usage: bun run server [options]
 VPP is looked for in $VPP_PREFIX, else /usr, /usr/local and /opt/vpp.
 `;
 
-const OPTIONS = {
+/** The flags `server` accepts (every one is in USAGE: test/cli-help.test.ts). */
+export const OPTIONS = {
   backend: { type: "string" },
   mode: { type: "string" },
   workers: { type: "string" },
