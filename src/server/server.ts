@@ -16,9 +16,9 @@
 import { readFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
 import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
-import type { EchoCounters, EchoWorkerInit, FromEchoWorker } from "./protocol.ts";
+import { Control, CONTROL_BYTES, type EchoCounters, type EchoWorkerInit, type FromEchoWorker } from "./protocol.ts";
 import { histogramOfNs, type LatencyUs } from "../common/histogram.ts";
-import { CLAIM_SLOTS } from "./echo-loop.ts";
+import { CLAIM_SLOTS } from "./vpp-single.ts";
 
 /** Server configuration (CLI flags, validated). */
 export interface ServerConfig {
@@ -118,13 +118,14 @@ function alive(pid: number): boolean {
 }
 
 async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
-  const control = new SharedArrayBuffer(32);
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
   const ctl = new Int32Array(control);
   const claims = new SharedArrayBuffer(4 * CLAIM_SLOTS);
   const inits: EchoWorkerInit[] = [];
   let port = cfg.port;
   let shared = -1;
   const singleEpolls: number[] = [];
+  const sharedEventQueue = cfg.backend === "vpp" && cfg.mode === "single" && cfg.workers > 1;
   if (cfg.mode === "single") {
     ({ handle: shared, port } = listenTcpAnyPort({ host: cfg.host, port: cfg.port }, cfg.backend));
     for (let i = 0; i < cfg.workers; i++) singleEpolls.push(check("vlsb_epoll_create", raw.vlsb_epoll_create()));
@@ -154,7 +155,8 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     inits.push({
       id: i, backend: cfg.backend, mode: cfg.mode as "single" | "thread", listener, pollsListener: cfg.mode === "thread" || i === 0, epolls, bindHost: cfg.host, bindPort: port,
       bound, control, claims, maxConnections: cfg.maxConnections,
-      acceptFromBacklogOnly: cfg.backend === "vpp" && cfg.vppWorkarounds !== false && cfg.mode === "single" && cfg.workers > 1,
+      acceptFromBacklogOnly: sharedEventQueue && cfg.vppWorkarounds !== false,
+      sharedEventQueue,
     });
   }
   for (const init of inits) init.bindPort = port;
@@ -180,15 +182,15 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
   const mainEp = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(64));
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Atomics.load(ctl, 1) + Atomics.load(ctl, 2) < cfg.workers) {
+  while (Atomics.load(ctl, Control.READY) + Atomics.load(ctl, Control.FAILED) < cfg.workers) {
     if (Date.now() > deadline) throw new Error(`workers did not start within ${START_TIMEOUT_MS} ms`);
     raw.vlsb_epoll_wait(mainEp, evs, 8, 2);
     await Bun.sleep(0);
   }
   await Bun.sleep(0);
-  if (Atomics.load(ctl, 2) > 0) {
+  if (Atomics.load(ctl, Control.FAILED) > 0) {
     await Bun.sleep(20);
-    Atomics.store(ctl, 0, 1);
+    Atomics.store(ctl, Control.STOP, 1);
     throw new Error(errors[0] ?? "a worker failed to start");
   }
   // Thread mode: keep serving late RPCs (cleanups of migrated sessions).
@@ -202,7 +204,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     port,
     echo: "js",
     async stop() {
-      Atomics.store(ctl, 0, 1);
+      Atomics.store(ctl, Control.STOP, 1);
       if (stopped.size < workers.length) await Promise.race([new Promise<void>((r) => (onStopped = r)), Bun.sleep(1500)]);
       if (timer) clearInterval(timer);
       for (const w of workers) w.terminate();
