@@ -15,7 +15,7 @@
  */
 import { readFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
-import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
+import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName, PROTO_TCP } from "../native/vls.ts";
 import { Control, CONTROL_BYTES, type EchoCounters, type EchoWorkerInit, type FromEchoWorker } from "./protocol.ts";
 import { histogramOfNs, type LatencyUs } from "../common/histogram.ts";
 import { CLAIM_SLOTS } from "./vpp-single.ts";
@@ -141,7 +141,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     if (cfg.mode === "thread") {
       // Created here, used there: both migrate on the worker's first call.
       epolls = [check("vlsb_epoll_create", raw.vlsb_epoll_create())];
-      listener = check("vlsb_create", raw.vlsb_create(0, 1));
+      listener = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
       check("vlsb_attr", raw.vlsb_attr(listener, Attr.SET_REUSEPORT, 1, null));
       if (i === 0 && port === 0 && cfg.backend === "kernel") {
         check("vlsb_bind", raw.vlsb_bind(listener, encodeEndpoint({ host: cfg.host, port: 0 })));

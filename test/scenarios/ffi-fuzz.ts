@@ -10,7 +10,7 @@
  */
 import { isMainThread, workerData, parentPort } from "node:worker_threads";
 import { raw, check } from "../../src/native/ffi.ts";
-import { appInit, listenTcp, localEndpoint, encodeEndpoint, EP_SIZE } from "../../src/native/vls.ts";
+import { appInit, listenTcp, localEndpoint, encodeEndpoint, EP_SIZE, O_NONBLOCK } from "../../src/native/vls.ts";
 
 interface FuzzInit {
   seed: number;
@@ -71,7 +71,7 @@ function fuzz(init: FuzzInit): { calls: number; results: Record<string, number>;
         rv = raw.vlsb_connect(h, eps[rnd(2)]);
         break;
       case 5:
-        rv = raw.vlsb_accept(h, rnd(2) ? buf : null, 0o4000);
+        rv = raw.vlsb_accept(h, rnd(2) ? buf : null, O_NONBLOCK);
         if (rv >= 0) own.push(rv);
         break;
       case 6:

@@ -12,7 +12,7 @@ import { workerData, parentPort, threadId, isMainThread } from "node:worker_thre
 import { readdirSync, readlinkSync, readFileSync } from "node:fs";
 import { raw, check, countersSnapshot } from "../../native/ffi.ts";
 import { Errno, errnoName } from "../../native/errno.ts";
-import { Backend, Mode, encodeEndpoint, O_NONBLOCK, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint } from "../../native/vls.ts";
+import { Backend, Mode, encodeEndpoint, O_NONBLOCK, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint, PROTO_TCP } from "../../native/vls.ts";
 import { echoOnce } from "./echo-client.ts";
 import { stopApp } from "./app.ts";
 
@@ -253,7 +253,7 @@ function sendRelayHeader(c: number, port: number, timeoutMs: number): void {
 /** A connected pair on one thread: a non-blocking client connected to
  * `port` of this app's own `listener`, and the session accepted for it. */
 export function connectedPair(listener: number, port: number, timeoutMs = 3000): { c: number; s: number } {
-  const c = check("vlsb_create", raw.vlsb_create(0, 1));
+  const c = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
   connectNonBlocking(c, port);
   return { c, s: acceptAndFinish(c, listener, timeoutMs) };
 }
