@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, vppNamespaceFlag, UsageError } from "../common/args.ts";
 import type { ServerReport } from "../server/server.ts";
 import { STACK_SERVER_ADDR, VCL_DEFAULTS } from "../vpp/config.ts";
+import { formatReadyLine } from "../common/ready-line.ts";
 
 /** `server --help`. */
 export const USAGE = `usage: bun run server [options]
@@ -189,7 +190,8 @@ if (import.meta.main) {
       await vpp?.stop();
       throw e;
     }
-    process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}${cfg.backend === "vpp" && !cfg.vppWorkarounds ? " vpp-workarounds=off" : ""}\n`);
+    const fields = { backend: cfg.backend, mode: cfg.mode, workers: cfg.workers, echo: srv.echo, ...(cfg.backend === "vpp" && !cfg.vppWorkarounds ? { "vpp-workarounds": "off" } : {}) };
+    process.stdout.write(formatReadyLine(srv.host, srv.port, fields) + "\n");
     watchLifelines(cfg.vpp.socket, () => stopping);
     await stopSignal;
     stopping = true;
