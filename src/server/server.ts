@@ -13,12 +13,12 @@
  *             workers that share it (listener started per child on epoll
  *             ADD). The parent polls so SIGCHLD cleanups run.
  */
-import { readFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
 import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName, PROTO_TCP } from "../native/vls.ts";
 import { Control, CONTROL_BYTES, type EchoCounters, type EchoWorkerInit, type FromEchoWorker } from "./protocol.ts";
 import { histogramOfNs, type LatencyUs } from "../common/histogram.ts";
 import { CLAIM_SLOTS } from "./vpp-single.ts";
+import { alive } from "../common/proc.ts";
 
 /** Server configuration (CLI flags, validated). */
 export interface ServerConfig {
@@ -108,14 +108,6 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
   };
 }
 
-/** True while pid runs (a zombie, exited but not yet reaped, is not alive). */
-function alive(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
 
 async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
   const control = new SharedArrayBuffer(CONTROL_BYTES);

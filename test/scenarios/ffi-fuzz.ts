@@ -11,6 +11,7 @@
 import { isMainThread, workerData, parentPort } from "node:worker_threads";
 import { raw, check } from "../../src/native/ffi.ts";
 import { appInit, listenTcp, localEndpoint, encodeEndpoint, EP_SIZE, O_NONBLOCK } from "../../src/native/vls.ts";
+import { xorshift32 } from "../../src/common/xorshift.ts";
 
 interface FuzzInit {
   seed: number;
@@ -22,9 +23,7 @@ interface FuzzInit {
 function fuzz(init: FuzzInit): { calls: number; results: Record<string, number>; bad: number[] } {
   let x = init.seed >>> 0 || 1;
   const rnd = (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     return (x >>> 0) % n;
   };
   const pub = new Int32Array(init.shared);
