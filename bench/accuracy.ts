@@ -33,6 +33,7 @@ import { join } from "node:path";
 import { buildNative } from "../scripts/build-native.mjs";
 import { nativeProgram } from "../src/native/paths.ts";
 import { alternate, median, table } from "./lib.ts";
+import { parseReadyLine } from "../src/common/ready-line.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string" }, duration: { type: "string" }, pin: { type: "string" }, json: { type: "string" } } });
 const rounds = Number(values.rounds ?? 5);
@@ -60,9 +61,9 @@ async function startServer(cmd: string[], port: number | null) {
   let p = port;
   if (p === null) {
     const line = new TextDecoder().decode((await proc.stdout.getReader().read()).value ?? new Uint8Array());
-    const m = line.match(/ready \S+:(\d+)/);
-    if (!m) throw new Error(`${cmd[0]} did not start: ${line}`);
-    p = Number(m[1]);
+    const ready = parseReadyLine(line);
+    if (!ready) throw new Error(`${cmd[0]} did not start: ${line}`);
+    p = ready.port;
   } else {
     for (let i = 0; ; i++) {
       const ok = await Bun.connect({ hostname: "127.0.0.1", port: p, socket: { data() {} } }).then((s) => (s.end(), true), () => false);

@@ -20,13 +20,13 @@ const timeMs = Number(values["time-ms"] ?? 300);
 
 async function child() {
   const { raw, check } = await import("../src/native/ffi.ts");
-  const { appInit, listenTcp, localEndpoint, encodeEndpoint, Attr, EPOLLIN, EPOLL_CTL_ADD } = await import("../src/native/vls.ts");
+  const { appInit, listenTcp, localEndpoint, encodeEndpoint, Attr, EPOLLIN, EPOLL_CTL_ADD, O_NONBLOCK } = await import("../src/native/vls.ts");
   appInit("kernel", "single");
   const l = listenTcp({ host: "127.0.0.1", port: 0 });
   const c = check("create", raw.vlsb_create(0, 0));
   check("connect", raw.vlsb_connect(c, encodeEndpoint(localEndpoint(l))));
   let s = -1;
-  while (s < 0) s = raw.vlsb_accept(l, null, 0o4000);
+  while (s < 0) s = raw.vlsb_accept(l, null, O_NONBLOCK);
   const ep = check("epoll", raw.vlsb_epoll_create());
   check("ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, s, EPOLLIN, 1));
   const buf = new Uint8Array(new ArrayBuffer(64));

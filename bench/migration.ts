@@ -21,7 +21,7 @@ import { appInit, Attr, type BackendName } from "../src/native/vls.ts";
 import { findVpp, vppNotFoundReason } from "../src/vpp/find.ts";
 import { startVpp, type VppInstance } from "../src/vpp/instance.ts";
 import { PingPong, runLoad } from "./migration-load.ts";
-import { histogramOfNs } from "../src/loadgen/histogram.ts";
+import { histogramOfNs } from "../src/common/histogram.ts";
 import { median } from "./lib.ts";
 
 const pct = (xs: number[], p: number) => {

@@ -16,6 +16,7 @@ import { writeFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { alternate, median, table } from "./lib.ts";
+import { parseReadyLine } from "../src/common/ready-line.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string" }, duration: { type: "string" }, json: { type: "string" }, only: { type: "string" } } });
 const rounds = Number(values.rounds ?? 5);
@@ -45,7 +46,7 @@ async function start(p: Peer) {
     if (r.done) throw new Error(`${p.name} did not start`);
     buf += new TextDecoder().decode(r.value);
   }
-  const port = Number(buf.match(/ready \S+:(\d+)/)![1]);
+  const port = parseReadyLine(buf)!.port;
   /** Stops it; returns the rest of its stdout (the counters line, for vlsbench). */
   const stop = async () => {
     proc.kill("SIGTERM");

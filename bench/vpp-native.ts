@@ -24,7 +24,7 @@ async function child(topology: "cut-through" | "stack") {
   const { appInit } = await import("../src/native/vls.ts");
   const { runLoad } = await import("../src/loadgen/run.ts");
   const { nativeProgram } = await import("../src/native/paths.ts");
-  const { durationFlag } = await import("../src/cli/args.ts");
+  const { durationFlag } = await import("../src/common/args.ts");
   const run = await prepareVppRun({ topology });
   const install = findVpp()!;
   appInit("vpp", "thread", run.clientOptions);

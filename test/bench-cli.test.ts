@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { startServerChild } from "../src/loadgen/server-child.ts";
 import { runCli, BENCH } from "./helpers/cli.ts";
 import { startCEcho } from "./helpers/c-echo.ts";
+import { alive } from "../src/common/proc.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "vlsbench-test-"));
 
@@ -97,13 +98,7 @@ describe("bench", () => {
     await Bun.sleep(500);
     p.kill("SIGKILL");
     await p.exited;
-    const gone = () => {
-      try {
-        return /\) Z /.test(readFileSync(`/proc/${server}/stat`, "utf8"));
-      } catch {
-        return true;
-      }
-    };
+    const gone = () => !alive(server);
     const t0 = Date.now();
     while (!gone() && Date.now() - t0 < 3000) await Bun.sleep(50);
     expect(gone()).toBe(true);

@@ -3,7 +3,8 @@
 // directly (counts, percentiles, exact min and max).
 import { describe, test, expect } from "bun:test";
 import { Recorder, countsIndex, valueFromIndex, HIGHEST_NS } from "../src/loadgen/recorder.ts";
-import { newHistogram, addSparse } from "../src/loadgen/histogram.ts";
+import { newHistogram } from "../src/common/histogram.ts";
+import { addSparse } from "../src/loadgen/histogram.ts";
 
 describe("recorder", () => {
   test("index and value round-trip at bucket edges", () => {

@@ -6,7 +6,7 @@ import { readFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseSlo, evaluateSlo } from "../src/loadgen/slo.ts";
-import { newHistogram } from "../src/loadgen/histogram.ts";
+import { newHistogram } from "../src/common/histogram.ts";
 import { runCli, BENCH } from "./helpers/cli.ts";
 import { startCEcho, type CEcho } from "./helpers/c-echo.ts";
 

@@ -8,10 +8,13 @@
  * Exit: 0 no errors, 1 errors counted or an objective (--slo) failed, 2 misuse.
  */
 import { writeFileSync } from "node:fs";
-import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, vppNamespaceFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, vppNamespaceFlag, UsageError } from "../common/args.ts";
 
-const USAGE = `usage: bun run bench [options]
-       bun run bench merge FILE.hlog [FILE.hlog ...] [--json F] [--hgrm F] [--hlog F] [--slo SPEC]
+/** `bench --help` without its --compare, diff and merge parts. */
+export const USAGE = `usage: bun run bench [options]               load a server, print the latency table
+       bun run bench --compare [options]     every backend x mode side by side
+       bun run bench diff A.json B.json      compare two reports
+       bun run bench merge FILE.hlog ...     add interval logs together
 
   --target HOST:PORT       server to load; without it bench starts its own
   --backend kernel|vpp     backend of the started server (default kernel)
@@ -54,7 +57,8 @@ package places), the server attaches to it, and the load generator is a VCL
 app of its own.
 `;
 
-const OPTIONS = {
+/** The flags `bench` accepts (every one is in USAGE: test/cli-help.test.ts). */
+export const OPTIONS = {
   target: { type: "string" },
   backend: { type: "string" },
   mode: { type: "string" },
@@ -150,76 +154,24 @@ if (import.meta.main) {
     }
     const a = parseBenchArgs(argv);
     if (!a) {
-      process.stdout.write(USAGE);
+      const { USAGE: compareUsage, DIFF_USAGE } = await import("./compare.ts");
+      const { MERGE_USAGE } = await import("../loadgen/merge-command.ts");
+      process.stdout.write([USAGE, compareUsage, DIFF_USAGE, MERGE_USAGE].join("\n"));
       return 0;
     }
     const { parseSlo, evaluateSlo, formatSlo } = await import("../loadgen/slo.ts");
     const slo = a.slo !== undefined ? parseSlo(a.slo) : null;
-    const { appInit } = await import("../native/vls.ts");
     const { errorTotal } = await import("../loadgen/run.ts");
-    const { runSweep, combineRows } = await import("../loadgen/sweep.ts");
-    const { startServerChild } = await import("../loadgen/server-child.ts");
+    const { combineRows } = await import("../loadgen/sweep.ts");
     const { formatTable, formatSweep, toReport, rowReport } = await import("../loadgen/report.ts");
-    const { progressWanted, progressLine } = await import("../loadgen/progress.ts");
     const { hgrmText, hlogText } = await import("../loadgen/hdr-files.ts");
-    let vpp: import("../vpp/run-setup.ts").VppRun | null = null;
-    if (a.backend === "vpp") {
-      const { findVpp, vppNotFoundReason } = await import("../vpp/find.ts");
-      if (!findVpp()) throw new UsageError(vppNotFoundReason());
-      const { prepareVppRun } = await import("../vpp/run-setup.ts");
-      vpp = await prepareVppRun(a.vppSocket ? { socket: a.vppSocket, namespace: a.vppNamespace } : { topology: a.vppTopology });
-      vpp.vpp.exited.then((code) => {
-        if (vppStopping) return;
-        process.stderr.write(`bench: VPP exited (status ${code}) mid-run\n`);
-        serverProc?.kill("SIGKILL");
-        process.exit(1);
-      });
-    }
-    let vppStopping = false;
-    let serverProc: { kill(signal?: number | NodeJS.Signals): void } | null = null;
-    // The load generator is a VLS app of its own: per-thread workers, so
-    // its threads never contend on each other's locks.
-    appInit(a.backend, "thread", vpp?.clientOptions ?? "");
-    const server = a.target
-      ? null
-      : await startServerChild({ backend: a.backend, mode: a.mode, workers: a.serverWorkers, host: vpp?.serverHost ?? "127.0.0.1", extraArgs: [...(vpp?.serverArgs ?? []), ...(a.vppWorkarounds === "off" ? ["--vpp-workarounds", "off"] : [])] }).catch(async (e) => {
-          vppStopping = true;
-          await vpp?.vpp.stop();
-          throw e;
-        });
-    serverProc = server?.proc ?? null;
-    const target = a.target ?? { host: server!.host, port: server!.port };
-    const sweep = a.sizes.length > 1;
-    const progress = progressWanted();
-    let label = "";
-    let rows;
-    try {
-      rows = await runSweep(
-        {
-          ...target, connections: a.connections, workers: a.workers, size: 0, warmupSec: a.warmupSec, durationSec: a.durationSec, timeoutSec: a.timeoutSec, connectTimeoutSec: a.connectTimeoutSec,
-          rate: a.rate, pipeline: a.pipeline ?? undefined, count: a.count, keepIntervals: a.hlog !== null,
-          onInterval: progress ? (iv, h) => process.stdout.write(progressLine(iv, h, label) + "\n") : undefined,
-        },
-        a.sizes,
-        (size) => {
-          label = sweep ? `${size} B ` : "";
-        },
-      );
-    } finally {
-      vppStopping = true;
-      var counters = server ? await server.stop() : null;
-      await vpp?.vpp.stop();
-    }
-    // A VPP that died may end the run before its exit is seen (every
-    // connection fails at once and the load stops): a stop of ours exits 0,
-    // so any other status means it died under the run. A VPP started here
-    // has exited by now (stop() awaited it); one attached to (--vpp-socket)
-    // never settles `exited`, and the race then gives 0.
-    const vppStatus = vpp ? await Promise.race([vpp.vpp.exited, Promise.resolve(0)]) : 0;
+    const { runBench } = await import("../loadgen/orchestrate.ts");
+    const { rows, target, server, counters, vpp, vppStatus } = await runBench(a);
     if (vppStatus !== 0) {
       process.stderr.write(`bench: VPP exited (status ${vppStatus}) mid-run\n`);
       return 1;
     }
+    const sweep = a.sizes.length > 1;
     const total = combineRows(rows.map((r) => r.result));
     const sizeCfg = sweep || a.sizes[0].lo !== a.sizes[0].hi ? a.sizes.map((s) => s.label).join(",") : a.sizes[0].lo;
     const cfg = {

@@ -6,9 +6,10 @@
  * deviated; 2: misuse.
  */
 import { writeFileSync } from "node:fs";
-import { parseStrict, runCli, intFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, UsageError } from "../common/args.ts";
 
-const USAGE = `usage: bun run check [options]
+/** `check --help`. */
+export const USAGE = `usage: bun run check [options]
 
 Runs every VLS probe (a behaviour of the VLS design, or a known VLS hazard)
 on the embedded model and on VPP, each run in a process of its own with a
@@ -24,9 +25,11 @@ crash, hang or error.
   --list              print the probes and exit
   --json FILE         write the result (every tally, every detail)
   --html FILE         write a self-contained HTML report
+  -h, --help          this text
 `;
 
-const OPTIONS = {
+/** The flags `check` accepts (every one is in USAGE: test/cli-help.test.ts). */
+export const OPTIONS = {
   vpp: { type: "string", multiple: true },
   "no-kernel": { type: "boolean" },
   repeat: { type: "string" },
@@ -90,4 +93,4 @@ async function main(argv: string[]): Promise<number> {
   return result.interrupted ? 130 : checkExitStatus(result);
 }
 
-await runCli("check", () => main(process.argv.slice(2)));
+if (import.meta.main) await runCli("check", () => main(process.argv.slice(2)));

@@ -3,11 +3,14 @@
  * `bun run bench diff a.json b.json`. Entry points called by bench.ts.
  */
 import { writeFileSync, readFileSync } from "node:fs";
-import { parseStrict, intFlag, UsageError } from "./args.ts";
+import { parseStrict, intFlag, UsageError } from "../common/args.ts";
 import { vppAt } from "../vpp/find.ts";
 
-const USAGE = `usage: bun run bench --compare [options]
-       bun run bench diff A.json B.json
+/** `bench --compare --help` (and a part of `bench --help`). */
+export const USAGE = `usage: bun run bench --compare [options]
+
+Runs every backend x mode side by side against a started server each and
+prints one table.
 
   --modes LIST             modes to compare (default single,thread,process)
   --backends LIST          backends (default kernel,vpp; vpp only when found)
@@ -19,9 +22,19 @@ const USAGE = `usage: bun run bench --compare [options]
   --connections C          connections of the closed-loop point (default 32)
   --html FILE              write a self-contained HTML report
   --json FILE              write every run, with its histogram
+  -h, --help               this text
 `;
 
-const OPTIONS = {
+/** `bench diff --help` (and a part of `bench --help`). */
+export const DIFF_USAGE = `usage: bun run bench diff A.json B.json
+
+Compares two reports written by bench --json.
+
+  -h, --help               this text
+`;
+
+/** The flags `bench --compare` accepts (every one is in USAGE: test/cli-help.test.ts). */
+export const OPTIONS = {
   compare: { type: "boolean" },
   modes: { type: "string" },
   backends: { type: "string" },
@@ -90,6 +103,10 @@ export async function compareMain(argv: string[]): Promise<number> {
 
 /** `bench diff A.json B.json`; returns the exit status. */
 export async function diffMain(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--help" || argv[0] === "-h")) {
+    process.stdout.write(DIFF_USAGE);
+    return 0;
+  }
   if (argv.length !== 2) throw new UsageError("diff takes two report files: bench diff A.json B.json");
   const read = (f: string) => {
     try {
@@ -104,6 +121,6 @@ export async function diffMain(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  const { runCli } = await import("./args.ts");
+  const { runCli } = await import("../common/args.ts");
   runCli("bench", () => compareMain(process.argv.slice(2)));
 }

@@ -5,11 +5,13 @@
  * counters (stderr, and JSON on stdout with --counters-json) and exits 0.
  */
 import { existsSync } from "node:fs";
-import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, vppNamespaceFlag, UsageError } from "./args.ts";
+import { parseStrict, runCli, intFlag, choiceFlag, hostFlag, sizeFlag, vppNamespaceFlag, UsageError } from "../common/args.ts";
 import type { ServerReport } from "../server/server.ts";
 import { STACK_SERVER_ADDR, VCL_DEFAULTS } from "../vpp/config.ts";
+import { formatReadyLine } from "../common/ready-line.ts";
 
-const USAGE = `usage: bun run server [options]
+/** `server --help`. */
+export const USAGE = `usage: bun run server [options]
 
   --backend kernel|vpp     VLS implementation (default kernel: embedded, no VPP needed)
   --mode single|thread|process
@@ -41,7 +43,8 @@ const USAGE = `usage: bun run server [options]
 VPP is looked for in $VPP_PREFIX, else /usr, /usr/local and /opt/vpp.
 `;
 
-const OPTIONS = {
+/** The flags `server` accepts (every one is in USAGE: test/cli-help.test.ts). */
+export const OPTIONS = {
   backend: { type: "string" },
   mode: { type: "string" },
   workers: { type: "string" },
@@ -187,7 +190,8 @@ if (import.meta.main) {
       await vpp?.stop();
       throw e;
     }
-    process.stdout.write(`ready ${srv.host}:${srv.port} backend=${cfg.backend} mode=${cfg.mode} workers=${cfg.workers} echo=${srv.echo}${cfg.backend === "vpp" && !cfg.vppWorkarounds ? " vpp-workarounds=off" : ""}\n`);
+    const fields = { backend: cfg.backend, mode: cfg.mode, workers: cfg.workers, echo: srv.echo, ...(cfg.backend === "vpp" && !cfg.vppWorkarounds ? { "vpp-workarounds": "off" } : {}) };
+    process.stdout.write(formatReadyLine(srv.host, srv.port, fields) + "\n");
     watchLifelines(cfg.vpp.socket, () => stopping);
     await stopSignal;
     stopping = true;

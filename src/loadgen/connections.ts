@@ -4,7 +4,7 @@
  */
 import { raw } from "../native/ffi.ts";
 import { Errno, errnoName } from "../native/errno.ts";
-import { encodeEndpoint, Attr, EPOLLIN, EPOLLOUT, EPOLL_CTL_ADD } from "../native/vls.ts";
+import { encodeEndpoint, Attr, EPOLLIN, EPOLLOUT, EPOLL_CTL_ADD, PROTO_TCP } from "../native/vls.ts";
 import { noErrors, type ErrorCounts, type LoadWorkerInit } from "./protocol.ts";
 
 /** Connection state: connect in progress. */
@@ -33,7 +33,7 @@ export function openConnections(init: LoadWorkerInit): OpenedConnections {
     ep, handles: [], state: new Uint8Array(init.connections), connectStartNs: new Float64Array(init.connections), errors: noErrors(), firstError: null,
   };
   for (let c = 0; c < init.connections; c++) {
-    const h = raw.vlsb_create(0, 1);
+    const h = raw.vlsb_create(PROTO_TCP, 1);
     o.handles.push(h);
     o.connectStartNs[c] = raw.vlsb_now_ns();
     if (h >= 0) raw.vlsb_attr(h, Attr.SET_TCP_NODELAY, 1, null);

@@ -10,7 +10,7 @@
  *   `#[vlsbench messages=N errors=E]` carries the run's counts for `merge`.
  */
 import * as hdr from "hdr-histogram-js";
-import { decodeHistogram } from "./histogram.ts";
+import { decodeHistogram } from "../common/histogram.ts";
 import type { Interval } from "./intervals.ts";
 
 /** Tag of the uncorrected intervals. */

@@ -5,7 +5,8 @@
  * interval log) as an encoded histogram, and its memory is reused.
  */
 import type * as hdr from "hdr-histogram-js";
-import { newHistogram, addSparse, encodeHistogram } from "./histogram.ts";
+import { newHistogram, encodeHistogram } from "../common/histogram.ts";
+import { addSparse } from "./histogram.ts";
 import type { WorkerTick } from "./protocol.ts";
 
 /** One second of the whole run (the last one runs to the end of the drain). */

@@ -6,7 +6,9 @@
  * (schedule.ts) whatever the replies, and are written as soon as they are
  * due, unless the connection already has `pipeline` in flight (0: no limit)
  * or the socket is full; then they wait in the client and keep their
- * intended time. Nothing is sent before the common start time.
+ * intended time. Nothing is sent before the common start time. Which of
+ * these applies is the loop's mode (loop-modes.ts); each connection's state
+ * is a LoadConnection (load-connection.ts).
  *
  * Timestamps come from the native monotonic clock (vlsb_now_ns): the send
  * time just before the write that carries a message's first byte, the reply
@@ -24,355 +26,337 @@ import { Errno, errnoName } from "../native/errno.ts";
 import { EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP, EPOLL_CTL_MOD } from "../native/vls.ts";
 import { CONNECTING, ACTIVE, DEAD, type OpenedConnections } from "./connections.ts";
 import { newPattern, messageSize, writeHeader } from "./message.ts";
-import { InFlight } from "./inflight.ts";
 import { EchoChecker } from "./echo-checker.ts";
 import { Recorder } from "./recorder.ts";
-import { Schedule, planWait, type WaitPlan } from "./schedule.ts";
+import { planWait, type WaitPlan } from "./schedule.ts";
+import { LoadConnection } from "./load-connection.ts";
+import { ClosedMode, CountMode, OpenMode, type LoopMode, type ModeLoop } from "./loop-modes.ts";
 import { noIntegrity, type LoadWorkerInit, type LoadWorkerResult, type ErrorCounts, type WorkerTick } from "./protocol.ts";
+
+export { RING_MAX } from "./load-connection.ts";
 
 const MAX_EVENTS = 256;
 const READ_BUF = 64 * 1024;
-/** Most messages in flight on one connection. */
-export const RING_MAX = 65536;
 
 /** Runs warm-up, measurement and drain; posts a tick per second; returns the worker's result. */
 export function runLoop(init: LoadWorkerInit, o: OpenedConnections, post: (t: WorkerTick) => void): LoadWorkerResult {
-  const { ep, handles, state, connectStartNs, errors } = o;
-  const C = init.connections;
-  const open = init.rate > 0;
-  const depth = init.pipeline > 0 ? init.pipeline : Infinity;
-  const countMode = !open && init.count > 0;
-  const measureStart = init.startNs + init.warmupSec * 1e9;
-  const sched = open ? new Schedule(init.startNs, init.rate, init.totalConnections, init.connBase, C, init.g1) : null;
-  const windowEnd = sched ? init.startNs + init.g1 * sched.periodNs : countMode ? Infinity : measureStart + init.durationSec * 1e9;
-  const windowSec = sched ? ((init.g1 - init.g0) * sched.periodNs) / 1e9 : init.durationSec;
-  const drainDeadline = windowEnd + init.timeoutSec * 1e9;
-  const timeoutNs = init.timeoutSec * 1e9;
-  const connectTimeoutNs = init.connectTimeoutSec * 1e9;
-  const lastBoundary = countMode ? Infinity : Math.ceil(windowSec - 1e-9) - 1;
+  return new LoadLoop(init, o, post).run();
+}
 
-  const pattern = Buffer.from(newPattern(init.sizeHi, init.id).buffer);
-  const evs = new Uint32Array(new ArrayBuffer(8 * MAX_EVENTS));
-  const rbuf = new Uint8Array(new ArrayBuffer(READ_BUF));
-  const rb = Buffer.from(rbuf.buffer);
-  const corrected = new Recorder();
-  const uncorrected = open ? new Recorder() : null;
-  const lag = open ? new Recorder() : null;
+/** The pacing mode a worker's init asks for. */
+export function modeOf(init: LoadWorkerInit, lag: Recorder | null): LoopMode {
+  if (init.rate > 0) return new OpenMode(init, lag!);
+  return init.count > 0 ? new CountMode(init) : new ClosedMode(init);
+}
 
-  const rings: InFlight[] = [];
-  const checkers: EchoChecker[] = [];
-  const due = new Float64Array(C);
-  const writing = new Uint8Array(C);
-  const wAdded = new Uint8Array(C);
-  const wMeasured = new Uint8Array(C);
-  const wOff = new Int32Array(C);
-  const wSize = new Int32Array(C);
-  const sentBytes = new Float64Array(C);
-  const recvBytes = new Float64Array(C);
-  const wantOut = new Uint8Array(C).fill(1);
-  const measuredSent = new Float64Array(C);
-  const quota = new Float64Array(C);
-  const perConnection = new Array<number>(C).fill(0);
-  const integrity = noIntegrity();
+/** One load worker's run over its connections. */
+export class LoadLoop implements ModeLoop {
+  readonly conns: LoadConnection[] = [];
+  readonly state: Uint8Array;
+  queued = 0;
+  private readonly mode: LoopMode;
+  private readonly depth: number;
+  private readonly pattern: Buffer;
+  private readonly evs = new Uint32Array(new ArrayBuffer(8 * MAX_EVENTS));
+  private readonly rbuf = new Uint8Array(new ArrayBuffer(READ_BUF));
+  private readonly rb = Buffer.from(this.rbuf.buffer);
+  private readonly corrected = new Recorder();
+  private readonly uncorrected: Recorder | null;
+  private readonly lag: Recorder | null;
+  private readonly integrity = noIntegrity();
+  private readonly errors: ErrorCounts;
+  private firstError: string | null;
+  private live = 0;
+  private messages = 0;
+  private bytes = 0;
+  private inflight = 0;
+  /** Time of the read that completed the echo being checked now. */
+  private t1 = 0;
+  private lastMeasuredReply: number;
+  private sentInWindow = 0;
+  private repliesInWindow = 0;
+  /** Most first bytes written in one millisecond of the window. */
+  private peakMs = 0;
+  private curMs = -1;
+  private curMsCount = 0;
+  private readonly lastBoundary: number;
+  private tickIndex = 0;
+  private tickMessages = 0;
+  private tickEnd: number;
 
-  let firstError = o.firstError;
-  let live = 0;
-  let messages = 0;
-  let bytes = 0;
-  let inflight = 0;
-  let queued = 0;
-  let quotaLeft = 0;
-  let stopped = false;
-  let started = open;
-  let t1 = 0;
-  let lastMeasuredReply = measureStart;
-  let sentInWindow = 0;
-  let repliesInWindow = 0;
-  let peakMs = 0;
-  let curMs = -1;
-  let curMsCount = 0;
-  let tickIndex = 0;
-  let tickMessages = 0;
-  let tickEnd = lastBoundary >= 1 ? measureStart + 1e9 : Infinity;
-
-  for (let c = 0; c < C; c++) {
-    const cg = init.connBase + c;
-    const ring = new InFlight(open ? 8 : init.pipeline, RING_MAX);
-    rings.push(ring);
-    checkers.push(new EchoChecker(cg, ring, init.sizeLo, init.sizeHi, pattern, (seq, size) => onReply(c, seq, size)));
-    if (countMode) quota[c] = Math.floor(init.count / init.totalConnections) + (cg < init.count % init.totalConnections ? 1 : 0);
-    if (state[c] !== DEAD) {
-      live++;
-      if (quota[c] > 0) quotaLeft++;
+  constructor(
+    private readonly init: LoadWorkerInit,
+    private readonly o: OpenedConnections,
+    private readonly post: (t: WorkerTick) => void,
+  ) {
+    const open = init.rate > 0;
+    this.uncorrected = open ? new Recorder() : null;
+    this.lag = open ? new Recorder() : null;
+    this.mode = modeOf(init, this.lag);
+    this.depth = init.pipeline > 0 ? init.pipeline : Infinity;
+    this.state = o.state;
+    this.errors = o.errors;
+    this.firstError = o.firstError;
+    this.pattern = Buffer.from(newPattern(init.sizeHi, init.id).buffer);
+    const { measureStart, windowEnd, windowSec } = this.mode;
+    this.lastMeasuredReply = measureStart;
+    this.lastBoundary = windowEnd === Infinity ? Infinity : Math.ceil(windowSec - 1e-9) - 1;
+    this.tickEnd = this.lastBoundary >= 1 ? measureStart + 1e9 : Infinity;
+    for (let c = 0; c < init.connections; c++) {
+      const conn = new LoadConnection(c, init.connBase + c, o.handles[c], this.mode.ringCapacity);
+      conn.checker = new EchoChecker(conn.global, conn.ring, init.sizeLo, init.sizeHi, this.pattern, (seq, size) => this.onReply(conn, seq, size));
+      this.conns.push(conn);
+      const alive = this.state[c] !== DEAD;
+      if (alive) this.live++;
+      if (this.mode instanceof CountMode) this.mode.assign(conn, alive);
     }
   }
 
-  const errorTotal = () => {
-    let n = errors.connect + errors.read + errors.write + errors.timeout + integrity.corrupt;
-    for (const k of checkers) n += k.corrupt + k.duplicated + k.reordered;
-    for (const r of rings) n += r.lost + r.missing;
+  /** Errors so far, of every kind. */
+  private errorTotal(): number {
+    const e = this.errors;
+    let n = e.connect + e.read + e.write + e.timeout + this.integrity.corrupt;
+    for (const { checker: k, ring: r } of this.conns) n += k.corrupt + k.duplicated + k.reordered + r.lost + r.missing;
     return n;
-  };
+  }
 
-  const flushTick = (endNs: number) => {
-    post({ type: "tick", id: init.id, index: tickIndex, startNs: measureStart + tickIndex * 1e9, endNs, messages: tickMessages, errors: errorTotal(), corrected: corrected.drain(), uncorrected: uncorrected ? uncorrected.drain() : null });
-    tickIndex++;
-    tickMessages = 0;
-    tickEnd = tickIndex + 1 <= lastBoundary ? measureStart + (tickIndex + 1) * 1e9 : Infinity;
-  };
-  const flushTicks = (now: number) => {
-    while (now >= tickEnd) flushTick(tickEnd);
-  };
+  private flushTick(endNs: number): void {
+    const i = this.tickIndex;
+    this.post({ type: "tick", id: this.init.id, index: i, startNs: this.mode.measureStart + i * 1e9, endNs, messages: this.tickMessages, errors: this.errorTotal(), corrected: this.corrected.drain(), uncorrected: this.uncorrected ? this.uncorrected.drain() : null });
+    this.tickIndex++;
+    this.tickMessages = 0;
+    this.tickEnd = this.tickIndex + 1 <= this.lastBoundary ? this.mode.measureStart + (this.tickIndex + 1) * 1e9 : Infinity;
+  }
 
-  function onReply(c: number, seq: number, size: number) {
-    const ring = rings[c];
+  private flushTicks(now: number): void {
+    while (now >= this.tickEnd) this.flushTick(this.tickEnd);
+  }
+
+  private onReply(conn: LoadConnection, seq: number, size: number): void {
+    const t1 = this.t1;
+    const ring = conn.ring;
     if (ring.measured(seq)) {
       const sent = ring.sentAt(seq);
-      corrected.record(t1 - (sched ? sched.intendedNs(seq, c) : sent));
-      uncorrected?.record(t1 - sent);
-      messages++;
-      tickMessages++;
-      bytes += size;
-      perConnection[c]++;
-      lastMeasuredReply = t1;
+      this.corrected.record(t1 - this.mode.intendedNs(seq, conn.index, sent));
+      this.uncorrected?.record(t1 - sent);
+      this.messages++;
+      this.tickMessages++;
+      this.bytes += size;
+      conn.completed++;
+      this.lastMeasuredReply = t1;
     }
-    if (t1 >= measureStart && t1 < windowEnd) repliesInWindow++;
+    if (t1 >= this.mode.measureStart && t1 < this.mode.windowEnd) this.repliesInWindow++;
   }
 
-  const pending = (c: number) => (open ? due[c] - rings[c].next : writing[c] && !wAdded[c] ? 1 : 0);
+  private kill(conn: LoadConnection, kind: keyof ErrorCounts | null, what: string): void {
+    if (kind) this.errors[kind]++;
+    this.firstError ??= what;
+    raw.vlsb_close(conn.handle);
+    this.state[conn.index] = DEAD;
+    this.live--;
+    this.inflight -= conn.ring.outstanding;
+    this.queued -= this.mode.pending(conn);
+    this.mode.onKill(conn);
+  }
 
-  const kill = (c: number, kind: keyof ErrorCounts | null, what: string) => {
-    if (kind) errors[kind]++;
-    firstError ??= what;
-    raw.vlsb_close(handles[c]);
-    state[c] = DEAD;
-    live--;
-    inflight -= rings[c].outstanding;
-    queued -= pending(c);
-    if (countMode && measuredSent[c] < quota[c]) quotaLeft--;
-  };
+  private interest(conn: LoadConnection, out: boolean): void {
+    if (conn.wantOut === out) return;
+    conn.wantOut = out;
+    raw.vlsb_epoll_ctl(this.o.ep, EPOLL_CTL_MOD, conn.handle, out ? EPOLLIN | EPOLLOUT : EPOLLIN, conn.index);
+  }
 
-  const interest = (c: number, out: boolean) => {
-    if ((wantOut[c] === 1) === out) return;
-    wantOut[c] = out ? 1 : 0;
-    raw.vlsb_epoll_ctl(ep, EPOLL_CTL_MOD, handles[c], out ? EPOLLIN | EPOLLOUT : EPOLLIN, c);
-  };
+  /** Picks conn's next message if one may start now: its selection time, or -1. */
+  private select(conn: LoadConnection): number {
+    const ring = conn.ring;
+    if (ring.outstanding >= this.depth || !ring.hasRoom()) return -1;
+    const t = this.mode.select(conn, this);
+    if (t < 0) return -1;
+    conn.writing = true;
+    conn.added = false;
+    conn.off = 0;
+    conn.size = messageSize(this.init.sizeLo, this.init.sizeHi, conn.global, ring.next);
+    return t;
+  }
 
-  /** Picks the connection's next message if one may start now; sets selectedAt. */
-  let selectedAt = 0;
-  const select = (c: number): boolean => {
-    const ring = rings[c];
-    if (ring.outstanding >= depth || !ring.hasRoom()) return false;
-    if (open) {
-      if (ring.next >= due[c]) return false;
-      wMeasured[c] = 0;
-      selectedAt = raw.vlsb_now_ns();
-    } else {
-      if (stopped || !started) return false;
-      const now = (selectedAt = raw.vlsb_now_ns());
-      if (!countMode && now >= windowEnd) {
-        stopped = true;
-        return false;
-      }
-      const measured = now >= measureStart;
-      if (countMode && measured && measuredSent[c] >= quota[c]) return false;
-      if (countMode && measured && ++measuredSent[c] === quota[c]) quotaLeft--;
-      wMeasured[c] = measured ? 1 : 0;
-      queued++;
-    }
-    writing[c] = 1;
-    wAdded[c] = 0;
-    wOff[c] = 0;
-    wSize[c] = messageSize(init.sizeLo, init.sizeHi, init.connBase + c, ring.next);
-    return true;
-  };
-
-  const firstByte = (c: number, t: number) => {
-    const ring = rings[c];
-    const seq = ring.next;
-    let measured = wMeasured[c] === 1;
-    if (sched) {
-      const g = sched.index(seq, c);
-      measured = g >= init.g0 && g < init.g1;
-      if (measured) lag!.record(t - sched.intendedNs(seq, c));
-    }
-    ring.add(t, measured);
-    wAdded[c] = 1;
-    queued--;
-    inflight++;
-    if (t >= measureStart) {
-      if (t < windowEnd) sentInWindow++;
+  /** The first byte of conn's message went at t: it is in flight now. */
+  private firstByte(conn: LoadConnection, t: number): void {
+    conn.ring.add(t, this.mode.measuredAt(conn, conn.ring.next, t));
+    conn.added = true;
+    this.queued--;
+    this.inflight++;
+    if (t >= this.mode.measureStart) {
+      if (t < this.mode.windowEnd) this.sentInWindow++;
       const ms = Math.floor(t / 1e6);
-      if (ms === curMs) curMsCount++;
+      if (ms === this.curMs) this.curMsCount++;
       else {
-        if (curMsCount > peakMs) peakMs = curMsCount;
-        curMs = ms;
-        curMsCount = 1;
+        if (this.curMsCount > this.peakMs) this.peakMs = this.curMsCount;
+        this.curMs = ms;
+        this.curMsCount = 1;
       }
     }
-  };
+  }
 
-  const trySend = (c: number) => {
-    const h = handles[c];
+  /** Writes what conn may write now, until the socket is full or nothing may go. */
+  private trySend(conn: LoadConnection): void {
+    const h = conn.handle;
+    const pattern = this.pattern;
     for (;;) {
       let t = 0;
-      if (!writing[c]) {
-        if (!select(c)) return interest(c, false);
-        t = selectedAt;
-      } else if (wOff[c] === 0) t = raw.vlsb_now_ns();
-      const off = wOff[c];
-      const size = wSize[c];
-      writeHeader(pattern, init.connBase + c, wAdded[c] ? rings[c].next - 1 : rings[c].next);
+      if (!conn.writing) {
+        t = this.select(conn);
+        if (t < 0) return this.interest(conn, false);
+      } else if (conn.off === 0) t = raw.vlsb_now_ns();
+      const off = conn.off;
+      const size = conn.size;
+      writeHeader(pattern, conn.global, conn.writingSeq());
       const w = off === 0 ? raw.vlsb_write(h, pattern, size) : raw.vlsb_write(h, pattern.subarray(off), size - off);
       if (w > 0) {
-        if (off === 0) firstByte(c, t);
-        wOff[c] = off + w;
-        sentBytes[c] += w;
-        if (off + w < size) return interest(c, true);
-        writing[c] = 0;
+        if (off === 0) this.firstByte(conn, t);
+        conn.off = off + w;
+        conn.sentBytes += w;
+        if (off + w < size) return this.interest(conn, true);
+        conn.writing = false;
       } else if (w === -Errno.EAGAIN) {
-        return interest(c, true);
+        return this.interest(conn, true);
       } else {
-        return kill(c, "write", `write: ${errnoName(-w)}`);
+        return this.kill(conn, "write", `write: ${errnoName(-w)}`);
       }
     }
-  };
+  }
 
-  const readMore = (c: number) => {
-    const h = handles[c];
-    const ring = rings[c];
-    const checker = checkers[c];
+  /** Reads and checks what conn's server echoed, then sends what may go. */
+  private readMore(conn: LoadConnection): void {
+    const h = conn.handle;
+    const ring = conn.ring;
+    const checker = conn.checker;
     for (;;) {
-      const r = raw.vlsb_read(h, rbuf, READ_BUF);
+      const r = raw.vlsb_read(h, this.rbuf, READ_BUF);
       if (r > 0) {
-        t1 = raw.vlsb_now_ns();
-        if (t1 >= tickEnd) flushTicks(t1);
-        recvBytes[c] += r;
-        if (recvBytes[c] > sentBytes[c]) {
-          integrity.corrupt++;
-          return kill(c, null, `verify: connection ${init.connBase + c} echoed bytes that were never sent`);
+        const t1 = (this.t1 = raw.vlsb_now_ns());
+        if (t1 >= this.tickEnd) this.flushTicks(t1);
+        conn.recvBytes += r;
+        if (conn.recvBytes > conn.sentBytes) {
+          this.integrity.corrupt++;
+          return this.kill(conn, null, `verify: connection ${conn.global} echoed bytes that were never sent`);
         }
         const before = ring.outstanding;
-        checker.feed(rb, r);
-        inflight += ring.outstanding - before;
-        if (checker.fatal) return kill(c, null, `verify: connection ${init.connBase + c}: ${checker.fatal}`);
+        checker.feed(this.rb, r);
+        this.inflight += ring.outstanding - before;
+        if (checker.fatal) return this.kill(conn, null, `verify: connection ${conn.global}: ${checker.fatal}`);
         if (r < READ_BUF) break;
         continue;
       }
       if (r === -Errno.EAGAIN) break;
-      if (r === 0) return kill(c, "read", `read: connection ${init.connBase + c} closed by the server`);
-      return kill(c, "read", `read: ${errnoName(-r)}`);
+      if (r === 0) return this.kill(conn, "read", `read: connection ${conn.global} closed by the server`);
+      return this.kill(conn, "read", `read: ${errnoName(-r)}`);
     }
-    trySend(c);
-  };
+    this.trySend(conn);
+  }
 
-  const checkTimeouts = (now: number) => {
-    for (let c = 0; c < C; c++) {
-      if (state[c] === ACTIVE) {
-        const oldest = rings[c].oldestSentAt();
-        if (oldest >= 0 && now - oldest > timeoutNs) kill(c, "timeout", `timeout: connection ${init.connBase + c} waited ${init.timeoutSec}s for an echo`);
-      } else if (state[c] === CONNECTING && now - connectStartNs[c] > connectTimeoutNs) {
-        kill(c, "connect", `connect: timed out after ${init.connectTimeoutSec}s`);
+  private checkTimeouts(now: number): void {
+    const { timeoutSec, connectTimeoutSec } = this.init;
+    for (const conn of this.conns) {
+      const s = this.state[conn.index];
+      if (s === ACTIVE) {
+        const oldest = conn.ring.oldestSentAt();
+        if (oldest >= 0 && now - oldest > timeoutSec * 1e9) this.kill(conn, "timeout", `timeout: connection ${conn.global} waited ${timeoutSec}s for an echo`);
+      } else if (s === CONNECTING && now - this.o.connectStartNs[conn.index] > connectTimeoutSec * 1e9) {
+        this.kill(conn, "connect", `connect: timed out after ${connectTimeoutSec}s`);
       }
     }
+  }
+
+  sendAll(): void {
+    for (const conn of this.conns) if (this.state[conn.index] === ACTIVE) this.trySend(conn);
+  }
+
+  readonly onDue = (c: number, n: number): void => {
+    if (this.state[c] === DEAD) return;
+    const conn = this.conns[c];
+    conn.due += n;
+    this.queued += n;
+    if (this.state[c] === ACTIVE && !conn.writing) this.trySend(conn);
   };
 
-  /** n more of connection c's messages are due now. */
-  const onDue = (c: number, n: number) => {
-    if (state[c] === DEAD) return;
-    due[c] += n;
-    queued += n;
-    if (state[c] === ACTIVE && !writing[c]) trySend(c);
-  };
+  /** Handles one epoll event of connection c. */
+  private onEvent(c: number, ev: number): void {
+    const s = this.state[c];
+    if (s === DEAD) return;
+    const conn = this.conns[c];
+    if (s === CONNECTING) {
+      if (ev & (EPOLLERR | EPOLLHUP)) return this.kill(conn, "connect", `connect: refused or unreachable (${this.init.host}:${this.init.port})`);
+      this.state[c] = ACTIVE;
+      return this.trySend(conn);
+    }
+    if (ev & EPOLLOUT && conn.writing) this.trySend(conn);
+    if (this.state[c] !== DEAD && ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) this.readMore(conn);
+  }
 
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  const plan: WaitPlan = { sleepMs: 0, epollMs: 0 };
-  let nextCheck = 0;
-  for (;;) {
-    const now = raw.vlsb_now_ns();
-    if (now >= tickEnd) flushTicks(now);
-    if (now >= nextCheck) {
-      nextCheck = now + 50e6;
-      checkTimeouts(now);
-    }
-    if (sched) {
-      sched.advanceTo(now, onDue);
-    } else if (!started && now >= init.startNs) {
-      started = true;
-      for (let c = 0; c < C; c++) if (state[c] === ACTIVE) trySend(c);
-    } else if (!countMode && !stopped && now >= windowEnd) {
-      stopped = true;
-    }
-    if (live === 0) break;
-    const scheduleDone = sched ? sched.nextNs === Infinity : countMode ? quotaLeft <= 0 : stopped;
-    if (scheduleDone && queued === 0 && inflight === 0) break;
-    if (now > drainDeadline) {
-      for (let c = 0; c < C; c++) if (state[c] !== DEAD && (rings[c].outstanding > 0 || pending(c) > 0)) kill(c, "timeout", `timeout: connection ${init.connBase + c} still waiting ${init.timeoutSec}s after the end`);
-      break;
-    }
-    // When the next scheduled message goes to a connection that already has
-    // due messages it cannot send yet (window full, socket full, still
-    // connecting), its time changes nothing: only a reply or writability
-    // does, and epoll wakes on those. Wait on epoll then instead of polling,
-    // so a generator far behind schedule does not take the CPU the server
-    // needs (on 2 cores it made echoes inside the window 2x slower than in
-    // the drain after it).
-    const nextSendNs = !sched ? (started ? Infinity : init.startNs) : state[sched.j] === ACTIVE && pending(sched.j) === 0 ? sched.nextNs : now + 1.2e6 + 1;
-    planWait(nextSendNs - now, inflight > 0 || queued > 0, plan);
-    if (plan.sleepMs > 0) Atomics.wait(sleeper, 0, 0, plan.sleepMs);
-    const n = raw.vlsb_epoll_wait(ep, evs, MAX_EVENTS, plan.epollMs);
-    if (n < 0) {
-      if (n === -Errno.EINTR) continue;
-      firstError ??= `epoll_wait: ${errnoName(-n)}`;
-      continue;
-    }
-    for (let k = 0; k < n; k++) {
-      const c = evs[2 * k + 1];
-      const ev = evs[2 * k];
-      const s = state[c];
-      if (s === DEAD) continue;
-      if (s === CONNECTING) {
-        if (ev & (EPOLLERR | EPOLLHUP)) {
-          kill(c, "connect", `connect: refused or unreachable (${init.host}:${init.port})`);
-          continue;
-        }
-        state[c] = ACTIVE;
-        trySend(c);
+  /** Runs until every message is echoed or the drain deadline passes. */
+  run(): LoadWorkerResult {
+    const { init, mode, evs } = this;
+    const drainDeadline = mode.windowEnd + init.timeoutSec * 1e9;
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    const plan: WaitPlan = { sleepMs: 0, epollMs: 0 };
+    let nextCheck = 0;
+    for (;;) {
+      const now = raw.vlsb_now_ns();
+      if (now >= this.tickEnd) this.flushTicks(now);
+      if (now >= nextCheck) {
+        nextCheck = now + 50e6;
+        this.checkTimeouts(now);
+      }
+      mode.advance(now, this);
+      if (this.live === 0) break;
+      if (mode.done() && this.queued === 0 && this.inflight === 0) break;
+      if (now > drainDeadline) {
+        for (const conn of this.conns)
+          if (this.state[conn.index] !== DEAD && (conn.ring.outstanding > 0 || mode.pending(conn) > 0)) this.kill(conn, "timeout", `timeout: connection ${conn.global} still waiting ${init.timeoutSec}s after the end`);
+        break;
+      }
+      planWait(mode.nextSendNs(now, this) - now, this.inflight > 0 || this.queued > 0, plan);
+      if (plan.sleepMs > 0) Atomics.wait(sleeper, 0, 0, plan.sleepMs);
+      const n = raw.vlsb_epoll_wait(this.o.ep, evs, MAX_EVENTS, plan.epollMs);
+      if (n < 0) {
+        if (n === -Errno.EINTR) continue;
+        this.firstError ??= `epoll_wait: ${errnoName(-n)}`;
         continue;
       }
-      if (ev & EPOLLOUT && writing[c]) trySend(c);
-      if (state[c] !== DEAD && ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) readMore(c);
+      for (let k = 0; k < n; k++) this.onEvent(evs[2 * k + 1], evs[2 * k]);
     }
+    return this.finish();
   }
-  const end = raw.vlsb_now_ns();
-  flushTick(end);
-  for (let c = 0; c < C; c++) if (state[c] !== DEAD) raw.vlsb_close(handles[c]);
-  raw.vlsb_close(ep);
-  for (const k of checkers) {
-    integrity.corrupt += k.corrupt;
-    integrity.duplicated += k.duplicated;
-    integrity.reordered += k.reordered;
+
+  /** Closes everything and sums the result up. */
+  private finish(): LoadWorkerResult {
+    const end = raw.vlsb_now_ns();
+    this.flushTick(end);
+    for (const conn of this.conns) if (this.state[conn.index] !== DEAD) raw.vlsb_close(conn.handle);
+    raw.vlsb_close(this.o.ep);
+    const integrity = this.integrity;
+    for (const { checker: k, ring: r } of this.conns) {
+      integrity.corrupt += k.corrupt;
+      integrity.duplicated += k.duplicated;
+      integrity.reordered += k.reordered;
+      integrity.lost += r.lost + r.missing;
+    }
+    this.errors.verify = integrity.lost + integrity.corrupt + integrity.duplicated + integrity.reordered;
+    const measuredNs = this.mode.measuredNs(end, this.lastMeasuredReply);
+    return {
+      id: this.init.id,
+      connections: this.init.connections,
+      messages: this.messages,
+      bytes: this.bytes,
+      errors: this.errors,
+      integrity,
+      perConnection: this.conns.map((c) => c.completed),
+      lag: this.lag ? this.lag.drain() : null,
+      sentInWindow: this.sentInWindow,
+      repliesInWindow: this.repliesInWindow,
+      peakSendsPerMs: Math.max(this.peakMs, this.curMsCount),
+      firstError: this.firstError,
+      measuredNs: Math.max(0, measuredNs),
+      windowNs: this.mode.windowSec * 1e9,
+    };
   }
-  for (const r of rings) integrity.lost += r.lost + r.missing;
-  errors.verify = integrity.lost + integrity.corrupt + integrity.duplicated + integrity.reordered;
-  // Open loop: from the window's start to the last measured reply, which
-  // may come after the window when the server fell behind (so msgs/s is
-  // never more than was really echoed per second).
-  const measuredNs = sched ? Math.max(windowSec * 1e9, lastMeasuredReply - measureStart) : countMode ? lastMeasuredReply - measureStart : Math.min(windowEnd, end) - measureStart;
-  return {
-    id: init.id,
-    connections: C,
-    messages,
-    bytes,
-    errors,
-    integrity,
-    perConnection,
-    lag: lag ? lag.drain() : null,
-    sentInWindow,
-    repliesInWindow,
-    peakSendsPerMs: Math.max(peakMs, curMsCount),
-    firstError,
-    measuredNs: Math.max(0, measuredNs),
-    windowNs: windowSec * 1e9,
-  };
 }

@@ -5,15 +5,15 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { parseStrict, UsageError } from "../cli/args.ts";
-import { encodeHistogram, summarise } from "./histogram.ts";
+import { parseStrict, UsageError } from "../common/args.ts";
+import { encodeHistogram, summarise } from "../common/histogram.ts";
 import { hgrmText, hlogText, parseHlog } from "./hdr-files.ts";
 import { formatMerge, mergeLogs } from "./merge.ts";
 import { latencyLines, REPORT_VERSION } from "./report.ts";
 import { evaluateSlo, formatSlo, parseSlo } from "./slo.ts";
 
 /** Usage of `bench merge`. */
-const MERGE_USAGE = `usage: bun run bench merge FILE.hlog [FILE.hlog ...] [options]
+export const MERGE_USAGE = `usage: bun run bench merge FILE.hlog [FILE.hlog ...] [options]
 
 Adds interval logs written with --hlog (by one or several hosts) into one
 measurement and prints it.
@@ -25,7 +25,8 @@ measurement and prints it.
   -h, --help               this text
 `;
 
-const OPTIONS = {
+/** The flags `bench merge` accepts (every one is in MERGE_USAGE: test/cli-help.test.ts). */
+export const OPTIONS = {
   json: { type: "string" },
   hgrm: { type: "string" },
   hlog: { type: "string" },

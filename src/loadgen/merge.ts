@@ -6,7 +6,7 @@
  * each interval counted in the second (from the earliest start) it begins in.
  */
 import type * as hdr from "hdr-histogram-js";
-import { newHistogram, encodeHistogram, summarise, type LatencyUs } from "./histogram.ts";
+import { newHistogram, encodeHistogram, summarise, type LatencyUs } from "../common/histogram.ts";
 import { UNCORRECTED_TAG, type ParsedLog } from "./hdr-files.ts";
 import type { Interval } from "./intervals.ts";
 

@@ -6,6 +6,7 @@
  * the size of any message it sees, even one it did not expect, and can
  * resynchronise on the stream after a duplicate, a gap or a corrupt body.
  */
+import { xorshift32 } from "../common/xorshift.ts";
 
 /** Bytes of the header (seq u32, conn u32); shorter messages carry a prefix of it. */
 export const HEADER_BYTES = 8;
@@ -25,9 +26,7 @@ export function newPattern(n: number, seed: number): Uint8Array {
   const msg = new Uint8Array(new ArrayBuffer(Math.max(n, HEADER_BYTES + 1)));
   let x = (seed * 2654435761 + 1) >>> 0 || 1;
   for (let i = HEADER_BYTES + 1; i < msg.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     msg[i] = x & 0xff;
   }
   return msg;

@@ -1,5 +1,5 @@
 /** The bench report: the text table and the JSON document. */
-import type { LatencyUs } from "./histogram.ts";
+import type { LatencyUs } from "../common/histogram.ts";
 import type { LoadResult } from "./run.ts";
 import type { SloOutcome } from "./slo.ts";
 

@@ -4,7 +4,8 @@
  */
 import { raw } from "../native/ffi.ts";
 import type * as hdr from "hdr-histogram-js";
-import { summarise, encodeHistogram, newHistogram, addSparse, type LatencyUs } from "./histogram.ts";
+import { summarise, encodeHistogram, newHistogram, type LatencyUs } from "../common/histogram.ts";
+import { addSparse } from "./histogram.ts";
 import { IntervalMerger, type Interval } from "./intervals.ts";
 import { measuredRange } from "./schedule.ts";
 import { noErrors, noIntegrity, type ErrorCounts, type IntegrityCounts, type FromLoadWorker, type LoadWorkerInit, type LoadWorkerResult } from "./protocol.ts";

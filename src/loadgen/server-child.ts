@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { parseReadyLine } from "../common/ready-line.ts";
 
 /** Options of the server child. */
 export interface ServerChildOptions {
@@ -55,15 +56,15 @@ export async function startServerChild(o: ServerChildOptions, readyTimeoutMs = 2
     }
   };
   const line = await readLine(Date.now() + readyTimeoutMs);
-  const m = line?.match(/^ready (\S+):(\d+) /);
-  if (!m) {
+  const ready = line === null ? null : parseReadyLine(line);
+  if (!ready) {
     proc.kill("SIGKILL");
     const err = await new Response(proc.stderr).text();
     throw new Error(`server child did not become ready: ${line ?? "no ready line"} ${err.trim().split("\n").slice(-3).join(" | ")}`);
   }
   return {
-    host: m[1],
-    port: Number(m[2]),
+    host: ready.host,
+    port: ready.port,
     readyLine: line!,
     proc,
     async stop() {

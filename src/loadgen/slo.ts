@@ -14,7 +14,7 @@
  * any failing term makes bench exit 1.
  */
 import type * as hdr from "hdr-histogram-js";
-import { UsageError } from "../cli/args.ts";
+import { UsageError } from "../common/args.ts";
 
 /** One parsed term. */
 export interface SloTerm {

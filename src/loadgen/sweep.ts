@@ -3,7 +3,7 @@
  * against the same server, and their combination for the report's
  * top-level figures (every size's messages together).
  */
-import { newHistogram, summarise, encodeHistogram } from "./histogram.ts";
+import { newHistogram, summarise, encodeHistogram } from "../common/histogram.ts";
 import { noErrors, noIntegrity, type ErrorCounts, type IntegrityCounts } from "./protocol.ts";
 import { runLoad, type LoadConfig, type LoadResult, type PerConnection } from "./run.ts";
 

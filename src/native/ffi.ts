@@ -9,7 +9,7 @@ import { isMainThread } from "node:worker_threads";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { buildNative } from "../../scripts/build-native.mjs";
-import { errnoName } from "./errno.ts";
+import { Errno, errnoName } from "./errno.ts";
 import { nativeBuildDir, nativeVariant } from "./paths.ts";
 
 const libPath = join(nativeBuildDir, "libvlsb.so");
@@ -88,7 +88,7 @@ export function countersSnapshot(): unknown {
     const buf = new Uint8Array(new ArrayBuffer(cap));
     const n = raw.vlsb_counters_json(buf, cap);
     if (n >= 0) return JSON.parse(new TextDecoder().decode(buf.subarray(0, n)));
-    if (-n !== 28 /* ENOSPC */) throw new VlsError("vlsb_counters_json", n);
+    if (-n !== Errno.ENOSPC) throw new VlsError("vlsb_counters_json", n);
     cap *= 4;
   }
 }

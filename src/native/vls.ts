@@ -4,6 +4,8 @@
  */
 import { raw, check } from "./ffi.ts";
 
+export * from "./abi-constants.ts";
+
 /** Backend ids, as in native/include/vlsb.h. */
 export const Backend = { kernel: 0, vpp: 1 } as const;
 export type BackendName = keyof typeof Backend;
@@ -11,19 +13,6 @@ export type BackendName = keyof typeof Backend;
 export const Mode = { single: 0, thread: 1, process: 2 } as const;
 export type ModeName = keyof typeof Mode;
 
-export const EPOLLIN = 0x001;
-export const EPOLLOUT = 0x004;
-export const EPOLLERR = 0x008;
-export const EPOLLHUP = 0x010;
-export const EPOLLRDHUP = 0x2000;
-export const EPOLLET = 0x80000000;
-export const EPOLL_CTL_ADD = 1;
-export const EPOLL_CTL_DEL = 2;
-export const EPOLL_CTL_MOD = 3;
-export const O_NONBLOCK = 0o4000;
-export const SHUT_RD = 0;
-export const SHUT_WR = 1;
-export const SHUT_RDWR = 2;
 export const Attr = {
   GET_NREAD: 0, GET_FLAGS: 2, SET_FLAGS: 3, GET_LCL_ADDR: 4, GET_PEER_ADDR: 6,
   SET_REUSEPORT: 19, SET_TCP_NODELAY: 27,

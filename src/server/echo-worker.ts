@@ -9,8 +9,9 @@
 import { workerData, parentPort } from "node:worker_threads";
 import { raw, check } from "../native/ffi.ts";
 import { encodeEndpoint, Attr, EPOLLIN, EPOLL_CTL_ADD } from "../native/vls.ts";
-import { runEchoLoop, LISTENER_TAG } from "./echo-loop.ts";
-import type { EchoWorkerInit, EchoCounters, FromEchoWorker } from "./protocol.ts";
+import { EchoLoop, LISTENER_TAG, type EchoLoopSetup } from "./echo-loop.ts";
+import { VppSingleEchoLoop } from "./vpp-single.ts";
+import { Control, type EchoWorkerInit, type EchoCounters, type FromEchoWorker } from "./protocol.ts";
 
 const init = workerData as EchoWorkerInit;
 const control = new Int32Array(init.control);
@@ -31,16 +32,17 @@ try {
     check("vlsb_listen", raw.vlsb_listen(init.listener, 1024));
   }
   if (init.pollsListener) check("vlsb_epoll_ctl", raw.vlsb_epoll_ctl(ep, EPOLL_CTL_ADD, init.listener, EPOLLIN, LISTENER_TAG));
-  Atomics.add(control, 1, 1);
+  Atomics.add(control, Control.READY, 1);
   post({ type: "ready", id: init.id, vclWorker: counters.vclWorker });
   const targets = init.mode === "thread" ? [ep] : init.epolls;
-  runEchoLoop({ id: init.id, ep, listener: init.listener, targets, control, claims: new Int32Array(init.claims), maxConnections: init.maxConnections, acceptFromBacklogOnly: init.acceptFromBacklogOnly }, counters);
+  const setup: EchoLoopSetup = { id: init.id, ep, listener: init.listener, targets, control, claims: new Int32Array(init.claims), maxConnections: init.maxConnections, acceptFromBacklogOnly: init.acceptFromBacklogOnly };
+  (init.sharedEventQueue ? new VppSingleEchoLoop(setup, counters) : new EchoLoop(setup, counters)).run();
   if (init.mode === "thread") {
     raw.vlsb_close(ep);
     raw.vlsb_close(init.listener);
   }
   post({ type: "stopped", counters });
 } catch (e) {
-  Atomics.add(control, 2, 1);
+  Atomics.add(control, Control.FAILED, 1);
   post({ type: "error", id: init.id, message: (e as Error).message });
 }

@@ -1,5 +1,24 @@
 /** Typed messages between the server's main thread and its echo workers. */
 
+/** Slots of the server's shared control words (an Int32Array on a
+ * SharedArrayBuffer every echo worker gets as `control`). */
+export const Control = {
+  /** 1: every worker leaves its loop. */
+  STOP: 0,
+  /** Workers that started their loop. */
+  READY: 1,
+  /** Workers that failed to start. */
+  FAILED: 2,
+  /** Live connections of the whole server (for --max-connections). */
+  CONNECTIONS: 3,
+  /** VPP single mode: the accept lock (vpp-single.ts). */
+  ACCEPT_LOCK: 4,
+  /** VPP single mode: the epoll_wait turn (vpp-single.ts). */
+  WAIT_LOCK: 5,
+} as const;
+/** Bytes of the control buffer (8 slots). */
+export const CONTROL_BYTES = 32;
+
 /** What a Bun echo worker is started with (workerData). */
 export interface EchoWorkerInit {
   id: number;
@@ -20,14 +39,15 @@ export interface EchoWorkerInit {
   bindPort: number;
   /** Thread mode: the listener is already bound (bind would fail). */
   bound: boolean;
-  /** Int32Array on a SharedArrayBuffer: [0] 1 = stop, [1] workers ready,
-   * [2] workers failed, [3] live connections (for the cap), [4] and [5] the accept
-   * and wait locks of `acceptFromBacklogOnly`. */
+  /** Int32Array on a SharedArrayBuffer, slots named by `Control`. */
   control: SharedArrayBuffer;
   /** Accept only while the listener reports a backlog, one worker at a
    * time, and wait for events one worker at a time (VPP single mode with
-   * several workers; see echo-loop.ts). */
+   * several workers with the workarounds on; see vpp-single.ts). */
   acceptFromBacklogOnly: boolean;
+  /** VPP single mode with several workers: an event of any session may
+   * reach any worker, so sessions are served under claims (vpp-single.ts). */
+  sharedEventQueue: boolean;
   /** Int32Array on a SharedArrayBuffer shared by every worker: per session
    * (by handle, hashed), the id + 1 of the worker serving it now, or 0. */
   claims: SharedArrayBuffer;
@@ -51,7 +71,7 @@ export interface EchoCounters {
   /** FFI calls made by this worker's echo loop. */
   ffiCalls: number;
   /** VPP single mode with several workers: times the lost-event sweep found
-   * unread data on a session no worker was serving (see echo-loop). */
+   * unread data on a session no worker was serving (see vpp-single.ts). */
   sweepFound: number;
 }
 

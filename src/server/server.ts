@@ -13,12 +13,12 @@
  *             workers that share it (listener started per child on epoll
  *             ADD). The parent polls so SIGCHLD cleanups run.
  */
-import { readFileSync } from "node:fs";
 import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
-import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName } from "../native/vls.ts";
-import type { EchoCounters, EchoWorkerInit, FromEchoWorker } from "./protocol.ts";
-import { histogramOfNs, type LatencyUs } from "../loadgen/histogram.ts";
-import { CLAIM_SLOTS } from "./echo-loop.ts";
+import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName, PROTO_TCP } from "../native/vls.ts";
+import { Control, CONTROL_BYTES, type EchoCounters, type EchoWorkerInit, type FromEchoWorker } from "./protocol.ts";
+import { histogramOfNs, type LatencyUs } from "../common/histogram.ts";
+import { CLAIM_SLOTS } from "./vpp-single.ts";
+import { alive } from "../common/proc.ts";
 
 /** Server configuration (CLI flags, validated). */
 export interface ServerConfig {
@@ -108,23 +108,16 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
   };
 }
 
-/** True while pid runs (a zombie, exited but not yet reaped, is not alive). */
-function alive(pid: number): boolean {
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
 
 async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
-  const control = new SharedArrayBuffer(32);
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
   const ctl = new Int32Array(control);
   const claims = new SharedArrayBuffer(4 * CLAIM_SLOTS);
   const inits: EchoWorkerInit[] = [];
   let port = cfg.port;
   let shared = -1;
   const singleEpolls: number[] = [];
+  const sharedEventQueue = cfg.backend === "vpp" && cfg.mode === "single" && cfg.workers > 1;
   if (cfg.mode === "single") {
     ({ handle: shared, port } = listenTcpAnyPort({ host: cfg.host, port: cfg.port }, cfg.backend));
     for (let i = 0; i < cfg.workers; i++) singleEpolls.push(check("vlsb_epoll_create", raw.vlsb_epoll_create()));
@@ -140,7 +133,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     if (cfg.mode === "thread") {
       // Created here, used there: both migrate on the worker's first call.
       epolls = [check("vlsb_epoll_create", raw.vlsb_epoll_create())];
-      listener = check("vlsb_create", raw.vlsb_create(0, 1));
+      listener = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
       check("vlsb_attr", raw.vlsb_attr(listener, Attr.SET_REUSEPORT, 1, null));
       if (i === 0 && port === 0 && cfg.backend === "kernel") {
         check("vlsb_bind", raw.vlsb_bind(listener, encodeEndpoint({ host: cfg.host, port: 0 })));
@@ -154,7 +147,8 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     inits.push({
       id: i, backend: cfg.backend, mode: cfg.mode as "single" | "thread", listener, pollsListener: cfg.mode === "thread" || i === 0, epolls, bindHost: cfg.host, bindPort: port,
       bound, control, claims, maxConnections: cfg.maxConnections,
-      acceptFromBacklogOnly: cfg.backend === "vpp" && cfg.vppWorkarounds !== false && cfg.mode === "single" && cfg.workers > 1,
+      acceptFromBacklogOnly: sharedEventQueue && cfg.vppWorkarounds !== false,
+      sharedEventQueue,
     });
   }
   for (const init of inits) init.bindPort = port;
@@ -180,15 +174,15 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
   const mainEp = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(64));
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Atomics.load(ctl, 1) + Atomics.load(ctl, 2) < cfg.workers) {
+  while (Atomics.load(ctl, Control.READY) + Atomics.load(ctl, Control.FAILED) < cfg.workers) {
     if (Date.now() > deadline) throw new Error(`workers did not start within ${START_TIMEOUT_MS} ms`);
     raw.vlsb_epoll_wait(mainEp, evs, 8, 2);
     await Bun.sleep(0);
   }
   await Bun.sleep(0);
-  if (Atomics.load(ctl, 2) > 0) {
+  if (Atomics.load(ctl, Control.FAILED) > 0) {
     await Bun.sleep(20);
-    Atomics.store(ctl, 0, 1);
+    Atomics.store(ctl, Control.STOP, 1);
     throw new Error(errors[0] ?? "a worker failed to start");
   }
   // Thread mode: keep serving late RPCs (cleanups of migrated sessions).
@@ -202,7 +196,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     port,
     echo: "js",
     async stop() {
-      Atomics.store(ctl, 0, 1);
+      Atomics.store(ctl, Control.STOP, 1);
       if (stopped.size < workers.length) await Promise.race([new Promise<void>((r) => (onStopped = r)), Bun.sleep(1500)]);
       if (timer) clearInterval(timer);
       for (const w of workers) w.terminate();

@@ -22,6 +22,7 @@ import { forEachBackend } from "./backends.ts";
 import { runScenario, runScenarioProcess, SCENARIO_DIR } from "./run-scenario.ts";
 import { classify } from "../../src/check/outcome.ts";
 import { join } from "node:path";
+import { O_NONBLOCK } from "../../src/native/abi-constants.ts";
 
 const EBADFD = -77;
 const SCRIPT = join(SCENARIO_DIR, "04-foreign-connected.ts");
@@ -52,7 +53,7 @@ forEachBackend((b, t) => {
         expect(O.pendingText).toBe("hello");
         expect(O.upOk).toBe(true);
         expect(O.downOk).toBe(true);
-        expect(O.flags).toBe(0o4000);
+        expect(O.flags).toBe(O_NONBLOCK);
         expect(O.closes).toEqual([0, 0, 0]);
         expect(O.migrationsOk).toBe(0);
       }, 35_000);

@@ -7,6 +7,7 @@ import { forEachBackend } from "./backends.ts";
 import { join } from "node:path";
 import { runScenario, runScenarioProcess, SCENARIO_DIR } from "./run-scenario.ts";
 import { classify } from "../../src/check/outcome.ts";
+import { O_NONBLOCK } from "../../src/native/abi-constants.ts";
 
 const TIMEOUT_MS = 500;
 
@@ -51,7 +52,7 @@ forEachBackend((b, t) => {
       // The owner was really blocked the whole time, then woken by the toucher.
       expect(O.waited).toBe("ok");
       // Its session: untouched flags (non-blocking), connects, carries data.
-      expect(O.flags).toBe(0o4000);
+      expect(O.flags).toBe(O_NONBLOCK);
       expect([0, -115 /* EINPROGRESS */]).toContain(O.connect);
       expect(O.dataOk).toBe(true);
       expect(O.migrationsOk).toBe(0);

@@ -19,6 +19,7 @@
 import { describe, expect } from "bun:test";
 import { forEachBackend, type ConformanceBackend } from "./backends.ts";
 import { runScenario } from "./run-scenario.ts";
+import { O_NONBLOCK } from "../../src/native/abi-constants.ts";
 
 const EBADFD = -77, EINVAL = -22;
 const REPEAT = 200, ROUNDS = 3000;
@@ -44,7 +45,7 @@ forEachBackend((b, t) => {
         // The other thread's calls went through at once, with the right results.
         expect(r.y.results.create).toBeGreaterThanOrEqual(0);
         expect(r.y.results.close).toBe(0);
-        expect(r.y.results.attr).toBe(0o4000);
+        expect(r.y.results.attr).toBe(O_NONBLOCK);
         // VPP, thread mode: Y's epoll_wait on X's set, see the VPP case below.
         if (!(onVpp && mode === "thread")) expect(r.y.results.epoll_wait).toBe(0);
         expect(r.y.results["epoll_ctl ADD"]).toBe(0);
@@ -72,7 +73,7 @@ forEachBackend((b, t) => {
           for (const k of kinds) expect(`${k}: ${r.x.results[k]}`).toBe(`${k}: ${EBADFD}`);
           expect(r.x.deviations).toEqual({});
           expect(r.y.results.close).toBe(0);
-          expect(r.y.results.attr).toBe(0o4000);
+          expect(r.y.results.attr).toBe(O_NONBLOCK);
           expect(r.y.results.epoll_wait).toBe(0);
           expect(r.y.results["epoll_ctl ADD"]).toBe(0);
           expect(r.y.results["epoll_ctl DEL"]).toBe(0);

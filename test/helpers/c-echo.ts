@@ -1,6 +1,7 @@
 /** The project's minimal C epoll echo (native/build/c-echo) as a test server. */
 import { nativeProgram, nativeVariant } from "../../src/native/paths.ts";
 import { buildNative } from "../../scripts/build-native.mjs";
+import { parseReadyLine } from "../../src/common/ready-line.ts";
 
 /** A running c-echo. */
 export interface CEcho {
@@ -14,13 +15,13 @@ export async function startCEcho(): Promise<CEcho> {
   buildNative({ variant: nativeVariant, quiet: true });
   const proc = Bun.spawn([nativeProgram("c-echo"), "0"], { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
   const line = new TextDecoder().decode((await proc.stdout.getReader().read()).value ?? new Uint8Array());
-  const m = line.match(/^ready \S+:(\d+)/);
-  if (!m) {
+  const ready = parseReadyLine(line);
+  if (!ready) {
     proc.kill("SIGKILL");
     throw new Error(`c-echo did not start: ${line}`);
   }
   return {
-    port: Number(m[1]),
+    port: ready.port,
     proc,
     async stop() {
       proc.kill("SIGCONT");

@@ -11,7 +11,8 @@
  */
 import { isMainThread, workerData, parentPort } from "node:worker_threads";
 import { raw, check } from "../../src/native/ffi.ts";
-import { appInit, listenTcp, localEndpoint, encodeEndpoint, EP_SIZE } from "../../src/native/vls.ts";
+import { appInit, listenTcp, localEndpoint, encodeEndpoint, EP_SIZE, O_NONBLOCK } from "../../src/native/vls.ts";
+import { xorshift32 } from "../../src/common/xorshift.ts";
 
 interface FuzzInit {
   seed: number;
@@ -25,9 +26,7 @@ type Counts = Record<string, number>;
 function fuzz(init: FuzzInit): { calls: number; results: Counts; byCall: Record<string, Counts>; bad: number[] } {
   let x = init.seed >>> 0 || 1;
   const rnd = (n: number) => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     return (x >>> 0) % n;
   };
   const pub = new Int32Array(init.shared);
@@ -81,7 +80,7 @@ function fuzz(init: FuzzInit): { calls: number; results: Counts; byCall: Record<
         break;
       case 5:
         call = "accept";
-        rv = raw.vlsb_accept(h, rnd(2) ? buf : null, 0o4000);
+        rv = raw.vlsb_accept(h, rnd(2) ? buf : null, O_NONBLOCK);
         if (rv >= 0) own.push(rv);
         break;
       case 6:

@@ -1,6 +1,7 @@
 /** Probes: epoll_ctl with bad handles answers EBADFD and leaves no lock held. */
 import type { Probe, ProbeEvidence, ProbeContext } from "../probe.ts";
 import { brief } from "../probe.ts";
+import { O_NONBLOCK } from "../../native/abi-constants.ts";
 
 const EBADFD = -77;
 const REPEAT = 50, ROUNDS = 500;
@@ -19,7 +20,7 @@ function judgeBadHandles(mode: "single" | "thread") {
     // difference of epoll_wait, not of bad handles): left out here.
     const skipWait = ctx.backend === "vpp" && mode === "thread";
     const res = r.y.results;
-    const fine = (c: string) => (c === "create" ? res[c] >= 0 : c === "attr" ? res[c] === 0o4000 : c === "epoll_wait" && skipWait ? true : res[c] === 0);
+    const fine = (c: string) => (c === "create" ? res[c] >= 0 : c === "attr" ? res[c] === O_NONBLOCK : c === "epoll_wait" && skipWait ? true : res[c] === 0);
     const failed = Y_CALLS.filter((c) => !fine(c));
     if (failed.length) return `the other thread's calls after the bad ones: ${brief(Object.fromEntries(failed.map((c) => [c, res[c]])))}`;
     const slow = Object.entries(r.y.ms as Record<string, number>).filter(([, ms]) => ms >= 500);

@@ -1,6 +1,7 @@
 /** Probes: calls from another worker on a connected session (thread mode). */
 import type { Probe, ProbeEvidence, ProbeContext } from "../probe.ts";
 import { brief } from "../probe.ts";
+import { O_NONBLOCK } from "../../native/abi-constants.ts";
 
 const EBADFD = -77;
 const CALLS = ["write", "read", "attr", "shutdown", "close", "accept", "bind", "epollCtl"];
@@ -21,7 +22,7 @@ function judgeForeign(withClose: boolean) {
     if (wrong.length) return `foreign calls answered ${brief(rv)} (design: EBADFD for each)`;
     if (T.wrk === O.wrk) throw new Error("owner and toucher on one VCL worker in thread mode");
     // The session must be untouched: its pending bytes, both directions, its flags, its close.
-    const intact = O.pendingText === "hello" && O.upOk && O.downOk && O.flags === 0o4000 && O.closes.every((c: number) => c === 0);
+    const intact = O.pendingText === "hello" && O.upOk && O.downOk && O.flags === O_NONBLOCK && O.closes.every((c: number) => c === 0);
     if (!intact) return `owner's session after the foreign calls: ${brief({ pending: O.pendingText, up: O.upOk, down: O.downOk, flags: O.flags, closes: O.closes })}`;
     if (ctx.backend === "kernel") {
       // Every migrating call sent one RPC, refused by the polling owner; no dup leaked.

@@ -1,6 +1,7 @@
 /** Probe: a clone RPC to a worker that never polls, and the late request. */
 import type { Probe } from "../probe.ts";
 import { brief } from "../probe.ts";
+import { O_NONBLOCK } from "../../native/abi-constants.ts";
 
 const EBADFD = -77;
 const KERNEL_TIMEOUT_MS = 500;
@@ -30,7 +31,7 @@ export const rpcTimeout: Probe = {
       if (call.ms > timeout * 3 + 500) return `the foreign ${name} took ${call.ms} ms (timeout ${timeout} ms)`;
     }
     if (O.waited !== "ok") throw new Error(`the owner was not woken by the toucher (${O.waited})`);
-    if (!O.dataOk || O.flags !== 0o4000) return `the owner's session afterwards: ${brief({ flags: O.flags, connect: O.connect, data: O.dataOk })}`;
+    if (!O.dataOk || O.flags !== O_NONBLOCK) return `the owner's session afterwards: ${brief({ flags: O.flags, connect: O.connect, data: O.dataOk })}`;
     if (ctx.backend === "kernel") {
       if (O.rpcsServed !== 2 || O.sockets !== 3) return `late requests: ${O.rpcsServed} served, ${O.sockets} sockets (design: discarded, nothing dup'ed)`;
     }

@@ -16,7 +16,7 @@ import {
   connectOrCode, scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
   equalBytes, counters, workerCounters, sumOf, loopback, nowMs, type Counters,
 } from "./lib.ts";
-import { listenTcpAnyPort, type BackendName } from "../../native/vls.ts";
+import { listenTcpAnyPort, type BackendName, PROTO_TCP } from "../../native/vls.ts";
 import { initApp } from "./app.ts";
 
 const B_DONE = 0, A_CHECKED = 1;
@@ -68,7 +68,7 @@ else
     const poller = new Poller();
     // CLOSED and non-blocking: B's connect to its own listener must not wait
     // for the accept (on VPP a same-app blocking connect hangs).
-    const session = check("vlsb_create", raw.vlsb_create(0, 1));
+    const session = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
     const ctl = new SharedArrayBuffer(8);
     const c32 = new Int32Array(ctl);
     stage("A: start B, poll while it works");

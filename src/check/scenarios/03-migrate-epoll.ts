@@ -12,7 +12,7 @@ import {
   scenario, workerMain, startWorker, stage, raw, check, Poller, acceptAndFinish, connectNonBlocking, counters, workerCounters,
   loopback,
 } from "./lib.ts";
-import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, type BackendName } from "../../native/vls.ts";
+import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, type BackendName, PROTO_TCP } from "../../native/vls.ts";
 import { initApp } from "./app.ts";
 
 const LISTENER = 7, CONN = 8;
@@ -32,7 +32,7 @@ function worker(d: WData) {
     stage("add own listener to the main thread's empty set (migrates it)");
     const addListener = raw.vlsb_epoll_ctl(d.emptySet, EPOLL_CTL_ADD, l, EPOLLIN, LISTENER);
     // Non-blocking: on VPP a blocking connect to one's own listener hangs.
-    const c = check("vlsb_create", raw.vlsb_create(0, 1));
+    const c = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
     connectNonBlocking(c, port);
     stage("wait for the listener's event");
     const n1 = raw.vlsb_epoll_wait(d.emptySet, evs, 8, 3000);
@@ -82,7 +82,7 @@ else
     await poller.pollUntilAsync(() => Atomics.load(new Int32Array(ctl), 0) === 1, 20_000, "the worker", [w.result]);
     const wr = await w.result;
     stage("the non-empty set still works here");
-    const c = check("vlsb_create", raw.vlsb_create(0, 1));
+    const c = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
     const connect = connectNonBlocking(c, port);
     const evs = new Uint32Array(new ArrayBuffer(64));
     const nFull = raw.vlsb_epoll_wait(fullSet, evs, 8, 3000);

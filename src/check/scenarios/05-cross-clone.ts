@@ -23,7 +23,7 @@
 import { isMainThread } from "node:worker_threads";
 import { scenario, workerMain, startWorker, stage, raw, check, Poller, counters, workerCounters, sumOf, nowMs } from "./lib.ts";
 import { initApp } from "./app.ts";
-import { Attr, O_NONBLOCK } from "../../native/vls.ts";
+import { Attr, O_NONBLOCK, PROTO_TCP } from "../../native/vls.ts";
 
 // ctl: [HANDLE+id] published handle, [PUB+id] round published, [DONE+id] round done, [GO] arrivals at the barrier
 const HANDLE = 0, PUB = 2, DONE = 4, GO = 6;
@@ -45,7 +45,7 @@ function cloner(d: Data) {
   const wrong: Record<string, number> = {};
   stage(`thread ${me} (VCL worker ${wrk}): ${d.rounds} rounds`);
   for (let r = 1; r <= d.rounds; r++) {
-    const h = check("vlsb_create", raw.vlsb_create(0, 1));
+    const h = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
     Atomics.store(ctl, HANDLE + me, h);
     Atomics.store(ctl, PUB + me, r);
     poller.pollUntil(() => Atomics.load(ctl, PUB + other) >= r, STUCK_MS, `the other thread's session, round ${r}`);

@@ -16,7 +16,7 @@ import {
   connectOrCode, scenario, workerMain, startWorker, stage, raw, check, Errno, Poller, spinUntil, acceptAndFinish, transfer, randomPayload,
   equalBytes, counters, workerCounters, socketCount, loopback, encodeEndpoint, nowMs,
 } from "./lib.ts";
-import { listenTcpAnyPort, Attr, type BackendName } from "../../native/vls.ts";
+import { listenTcpAnyPort, Attr, type BackendName, PROTO_TCP } from "../../native/vls.ts";
 import { initApp } from "./app.ts";
 
 // ctl: [0] published, [1] handle, [2] toucher done (wakes the owner)
@@ -31,7 +31,7 @@ function owner(d: Data) {
   const wrk = check("vlsb_worker_register", raw.vlsb_worker_register());
   // CLOSED, non-blocking (its own connect later must not wait for the accept:
   // a same-app blocking connect hangs on VPP).
-  const h = check("vlsb_create", raw.vlsb_create(0, 1));
+  const h = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
   check("vlsb_attr", raw.vlsb_attr(h, Attr.SET_REUSEPORT, 1, null)); // gives it a socket: a clone would dup it
   Atomics.store(ctl, 1, h);
   Atomics.store(ctl, 0, 1);

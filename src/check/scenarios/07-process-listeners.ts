@@ -29,7 +29,7 @@
 import { echoVerified, scenario, stage, raw, check, Errno, counters, workerCounters, nowMs, loopback, acceptWithin, connectNonBlocking, alive, acceptAndCloseUntil, type Counters } from "./lib.ts";
 import { initApp } from "./app.ts";
 import { forkEchoWorkers } from "../../native/ffi.ts";
-import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK } from "../../native/vls.ts";
+import { listenTcpAnyPort, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, O_NONBLOCK, PROTO_TCP } from "../../native/vls.ts";
 import { connect } from "node:net";
 
 const CHILDREN = 3;
@@ -168,7 +168,7 @@ async function delAdd(backend: any, mode: any) {
   // Non-blocking clients: a same-app blocking connect hangs on VPP; the
   // listener sees the connection either way.
   const client = () => {
-    const c = check("vlsb_create", raw.vlsb_create(0, 1));
+    const c = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
     connectNonBlocking(c, port);
     return c;
   };

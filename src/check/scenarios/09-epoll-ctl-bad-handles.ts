@@ -30,7 +30,7 @@
 import { isMainThread } from "node:worker_threads";
 import { scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, nowMs, loopback } from "./lib.ts";
 import { initApp } from "./app.ts";
-import { listenTcpAnyPort, Attr, O_NONBLOCK, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName } from "../../native/vls.ts";
+import { listenTcpAnyPort, Attr, O_NONBLOCK, EPOLLIN, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, PROTO_TCP } from "../../native/vls.ts";
 
 // ctl slots
 const PHASE = 0; // 1: X phase 1 done, 2: Y phase 1 done, 3: phase 2 go
@@ -153,11 +153,11 @@ function threadX(d: Data) {
 /** X's handles: an epoll set, two CLOSED sessions, and a closed set and session (stale handles). */
 function xHandles() {
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
-  const s = check("vlsb_create", raw.vlsb_create(0, 1));
-  const s2 = check("vlsb_create", raw.vlsb_create(0, 1));
+  const s = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
+  const s2 = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
   const staleEp = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   check("vlsb_close", raw.vlsb_close(staleEp));
-  const staleS = check("vlsb_create", raw.vlsb_create(0, 1));
+  const staleS = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
   check("vlsb_close", raw.vlsb_close(staleS));
   return { ep, s, s2, staleEp, staleS };
 }
@@ -207,7 +207,7 @@ function threadY(d: Data) {
   const ep = Atomics.load(ctl, H_EP), s = Atomics.load(ctl, H_S);
   let created = -1;
   const ops: Record<(typeof Y_CALLS)[number], () => number> = {
-    create: () => (created = raw.vlsb_create(0, 1)),
+    create: () => (created = raw.vlsb_create(PROTO_TCP, 1)),
     close: () => raw.vlsb_close(created),
     attr: () => raw.vlsb_attr(s, Attr.GET_FLAGS, 0, null),
     epoll_wait: () => raw.vlsb_epoll_wait(ep, evs, 8, 0),

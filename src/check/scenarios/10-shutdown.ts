@@ -9,7 +9,7 @@
  */
 import { scenario, stage, raw, check, Errno, connectedPair, transfer, randomPayload, equalBytes, nowMs, loopback } from "./lib.ts";
 import { initApp } from "./app.ts";
-import { listenTcpAnyPort, SHUT_RD, SHUT_WR, SHUT_RDWR } from "../../native/vls.ts";
+import { listenTcpAnyPort, SHUT_RD, SHUT_WR, SHUT_RDWR, PROTO_TCP } from "../../native/vls.ts";
 
 scenario(async ({ backend, mode }) => {
   await initApp(backend, mode, "", { selfConnect: true });
@@ -38,7 +38,7 @@ scenario(async ({ backend, mode }) => {
   };
 
   stage("unconnected session");
-  const u = check("vlsb_create", raw.vlsb_create(0, 1));
+  const u = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
   const unconnected = { rd: raw.vlsb_shutdown(u, SHUT_RD), wr: raw.vlsb_shutdown(u, SHUT_WR), rdwr: raw.vlsb_shutdown(u, SHUT_RDWR) };
   raw.vlsb_close(u);
   const closedHandle = raw.vlsb_shutdown(u, SHUT_RDWR);

@@ -3,6 +3,7 @@
  * native core): sends a payload and resolves with exactly what came back.
  */
 import { connect } from "node:net";
+import { xorshift32 } from "../../common/xorshift.ts";
 
 /** Sends payload (in chunks of up to 64 KiB) and collects payload.length bytes. */
 export function echoOnce(port: number, payload: Uint8Array, timeoutMs = 20_000): Promise<Buffer> {
@@ -38,9 +39,7 @@ export function randomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     out[i] = x & 0xff;
   }
   return out;

@@ -9,12 +9,14 @@
  * {@link workerMain}.
  */
 import { workerData, parentPort, threadId, isMainThread } from "node:worker_threads";
-import { readdirSync, readlinkSync, readFileSync } from "node:fs";
 import { raw, check, countersSnapshot } from "../../native/ffi.ts";
 import { Errno, errnoName } from "../../native/errno.ts";
-import { Backend, Mode, encodeEndpoint, O_NONBLOCK, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint } from "../../native/vls.ts";
+import { Backend, Mode, encodeEndpoint, O_NONBLOCK, EPOLLOUT, EPOLL_CTL_ADD, EPOLL_CTL_DEL, type BackendName, type ModeName, type Endpoint, PROTO_TCP } from "../../native/vls.ts";
 import { echoOnce } from "./echo-client.ts";
 import { stopApp } from "./app.ts";
+
+export { procState, alive } from "../../common/proc.ts";
+export { fdCount, socketCount, stopChildren, killAndAwaitSigchld } from "./processes.ts";
 
 export { raw, check, Errno, errnoName, encodeEndpoint };
 
@@ -253,7 +255,7 @@ function sendRelayHeader(c: number, port: number, timeoutMs: number): void {
 /** A connected pair on one thread: a non-blocking client connected to
  * `port` of this app's own `listener`, and the session accepted for it. */
 export function connectedPair(listener: number, port: number, timeoutMs = 3000): { c: number; s: number } {
-  const c = check("vlsb_create", raw.vlsb_create(0, 1));
+  const c = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
   connectNonBlocking(c, port);
   return { c, s: acceptAndFinish(c, listener, timeoutMs) };
 }
@@ -327,29 +329,6 @@ export function workerCounters(c: Counters, index: number): WorkerCounters {
 /** Sum of a counter over every worker listed. */
 export const sumOf = (c: Counters, k: keyof WorkerCounters) => c.workers.reduce((a, w) => a + (w[k] as number), 0);
 
-/** Open file descriptors of this process. */
-export const fdCount = () => readdirSync("/proc/self/fd").length;
-/** Open TCP socket descriptors of this process (every connected or listening VCL session has one; stdio sockets do not count). */
-export function socketCount(): number {
-  const tcp = new Set<string>();
-  for (const f of ["/proc/self/net/tcp", "/proc/self/net/tcp6"]) {
-    try {
-      for (const line of readFileSync(f, "utf8").split("\n").slice(1)) {
-        const inode = line.trim().split(/\s+/)[9];
-        if (inode && inode !== "0") tcp.add(inode);
-      }
-    } catch {}
-  }
-  let n = 0;
-  for (const fd of readdirSync("/proc/self/fd")) {
-    try {
-      const m = readlinkSync(`/proc/self/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
-      if (m && tcp.has(m[1])) n++;
-    } catch {}
-  }
-  return n;
-}
-
 export const loopback = (port: number): Endpoint => ({ host: "127.0.0.1", port });
 
 /** One verified echo of a fresh random payload over a kernel socket;
@@ -363,46 +342,6 @@ export async function echoVerified(port: number, size: number): Promise<boolean>
   }
 }
 
-/** A process's state letter from /proc ("R", "S", "Z", ...), or "gone". */
-export function procState(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, "utf8").match(/\) (\w) /)?.[1] ?? "?";
-  } catch {
-    return "gone";
-  }
-}
-
-/** True while pid runs (a zombie, exited but not yet reaped, is not alive). */
-export const alive = (pid: number) => {
-  const s = procState(pid);
-  return s !== "Z" && s !== "gone";
-};
-
-/**
- * SIGTERMs forked children and polls the parent's epoll set `pep` (where
- * VLS runs its SIGCHLD cleanup) until they are gone, at most `ms`; then
- * reaps them. Returns what vlsb_reap_children reaped.
- */
-export async function stopChildren(pids: number[], pep: number, evs: Uint32Array, ms = 5000): Promise<number> {
-  for (const pid of pids) process.kill(pid, "SIGTERM");
-  const t0 = nowMs();
-  while (pids.some(alive) && nowMs() - t0 < ms) {
-    raw.vlsb_epoll_wait(pep, evs, 16, 0);
-    await Bun.sleep(5);
-  }
-  return raw.vlsb_reap_children();
-}
-
-/** SIGKILLs pid, then waits (at most 3 s, making no VLS call) until it is
- * dead and `handled()` says the JS SIGCHLD handler has run. */
-export async function killAndAwaitSigchld(pid: number, handled: () => boolean): Promise<void> {
-  process.kill(pid, "SIGKILL");
-  const t0 = nowMs();
-  while (alive(pid) || !handled()) {
-    if (nowMs() - t0 > 3000) return;
-    await Bun.sleep(5);
-  }
-}
 
 /**
  * Polls epoll set `ep` (at most `ms`) until `done(accepted)`; on each event

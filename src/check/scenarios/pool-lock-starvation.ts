@@ -11,6 +11,7 @@
 import { isMainThread } from "node:worker_threads";
 import { scenario, workerMain, startWorker, stage, raw, check, Poller, spinUntil, nowMs } from "./lib.ts";
 import { initApp } from "./app.ts";
+import { PROTO_TCP } from "../../native/vls.ts";
 
 // ctl slots
 const POLLING = 0; // pollers that started polling
@@ -48,7 +49,7 @@ function writer(d: Data) {
   for (let r = 0; r < d.rounds; r++) {
     Atomics.store(ctl, STEP, 2 * r + 1);
     let t0 = nowMs();
-    const h = raw.vlsb_create(0, 1);
+    const h = raw.vlsb_create(PROTO_TCP, 1);
     maxMs = Math.max(maxMs, nowMs() - t0);
     Atomics.store(ctl, STEP, 2 * r + 2);
     t0 = nowMs();

@@ -12,7 +12,7 @@
  *
  *   bun relay.ts APP_OPTIONS     prints "ready PORT", stops on SIGTERM
  */
-import { appInit, listenTcpAnyPort, encodeEndpoint, O_NONBLOCK, EPOLL_CTL_ADD } from "../../native/vls.ts";
+import { appInit, listenTcpAnyPort, encodeEndpoint, O_NONBLOCK, EPOLL_CTL_ADD, PROTO_TCP } from "../../native/vls.ts";
 import { raw, check } from "../../native/ffi.ts";
 import { Errno } from "../../native/errno.ts";
 
@@ -99,7 +99,7 @@ class RelayedPair {
     this.got += n;
     if (this.got < 2) return true;
     const port = (this.header[0] << 8) | this.header[1];
-    const t = check("vlsb_create", raw.vlsb_create(0, 1));
+    const t = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
     const rv = raw.vlsb_connect(t, encodeEndpoint({ host: "127.0.0.1", port }));
     if (rv !== 0 && rv !== -Errno.EINPROGRESS) {
       raw.vlsb_close(t);

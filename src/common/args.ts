@@ -1,5 +1,6 @@
 /**
- * Command-line helpers shared by `server` and `bench`: strict parsing with
+ * Command-line helpers shared by every command (cli/) and the loaders of
+ * files they name (loadgen/merge-command.ts, slo.ts): strict parsing with
  * node:util's parseArgs, unit suffixes, and the one rule for misuse: a
  * one-line reason on stderr and exit status 2.
  */
