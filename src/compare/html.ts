@@ -14,8 +14,8 @@ import type { CompareResult } from "./run.ts";
 import type { Machine } from "./machine.ts";
 import { chartBlock, esc, factsTable, reportPage } from "../report/page.ts";
 
-/** Two-line label of a closed-loop cell: backend over mode. */
-const twoLines = (c: Cell) => `${c.backend}\n${c.mode}`;
+/** Label of a closed-loop cell on a category axis: backend (a VPP's version on a line of its own) over mode, so it fits a bar at 800 px. */
+const twoLines = (c: Cell) => `${c.backend.replace(" ", "\n")}\n${c.mode}`;
 
 function chartSpecs(result: CompareResult, cells: Cell[]) {
   const closed = cells.filter((c) => c.point === "closed");

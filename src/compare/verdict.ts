@@ -67,7 +67,8 @@ export function verdictOf(column: string, point: string, better: Better, rounds:
   const head = `${column} (${point})`;
   const rel = better === "high" ? ">" : "<";
   const by = marginPct === null ? "" : ` by ${marginPct.toFixed(0)}%`;
-  const order = ranking.map((g) => g.join(" ≈ ")).join(` ${rel} `);
+  // Long groups shortened in the line (the ranking keeps every label).
+  const order = ranking.map((g) => (g.length > 3 ? `${g.slice(0, 2).join(" ≈ ")} ≈ ${g.length - 2} more` : g.join(" ≈ "))).join(` ${rel} `);
   let text: string;
   if (sorted.every((e) => e.spread.min === top.spread.min && e.spread.max === top.spread.max)) text = `${head}: all equal (${top.spread.median})`;
   else if (rounds < 2) text = `${head}: ${top.label} ${rel} ${second.label}${by} in 1 round; one round has no spread, so nothing is beyond noise`;

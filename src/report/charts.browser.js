@@ -50,7 +50,8 @@
 
   // Category x axis: labels may hold "\n" for two lines.
   function categoryAxis(labels) {
-    return { splits: () => labels.map((_, i) => i), values: (u, xs) => xs.map((i) => (labels[i] !== undefined ? labels[i] : "")), size: 50, gap: 6 };
+    const lines = Math.max(1, ...labels.map((l) => l.split("\n").length));
+    return { splits: () => labels.map((_, i) => i), values: (u, xs) => xs.map((i) => (labels[i] !== undefined ? labels[i] : "")), size: 16 * lines + 18, gap: 6 };
   }
 
   function bars(el, c) {
@@ -64,7 +65,7 @@
         scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, top] } },
         axes: [categoryAxis(labels), { label: c.ylabel, size: 80 }],
         series: [
-          { label: "run", value: (u, i) => (labels[i] !== undefined ? labels[i].replace("\n", " ") : "-") },
+          { label: "run", value: (u, i) => (labels[i] !== undefined ? labels[i].replace(/\n/g, " ") : "-") },
           { label: ranged ? `${c.ylabel} (median)` : c.ylabel, fill: "#1f77b4aa", stroke: "#1f77b4", paths: uPlot.paths.bars({ size: [0.6, 90] }), points: { show: false }, value: (u, v) => num(v) },
           ...(ranged
             ? [
@@ -86,7 +87,7 @@
         scales: { x: { time: false, range: [-0.5, c.labels.length - 0.5] }, y: { range: [0, top] } },
         axes: [categoryAxis(c.labels), { label: c.ylabel, size: 80 }],
         series: [
-          { label: "run", value: (u, i) => (c.labels[i] !== undefined ? c.labels[i].replace("\n", " ") : "-") },
+          { label: "run", value: (u, i) => (c.labels[i] !== undefined ? c.labels[i].replace(/\n/g, " ") : "-") },
           ...c.series.map((s, i) => ({ label: s.label, stroke: color(i), paths: () => null, points: { show: true, size: 11, fill: color(i) }, value: (u, v) => num(v) })),
         ],
       },

@@ -42,7 +42,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:20px 24px;color:#222;max-width:18
 h1{font-size:20px;margin:0 0 6px} h2{font-size:16px;margin:26px 0 6px;border-bottom:1px solid #ddd;padding-bottom:3px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 td,th{border:1px solid #ccc;padding:3px 6px;text-align:right;vertical-align:top}
-#summary{width:100%;font-size:13px} #summary td:first-child,#summary th:first-child,#summary td:last-child{text-align:left} #summary td:first-child{white-space:nowrap}
+#summary{width:100%;font-size:13px} #summary td:first-child,#summary th:first-child,#summary td:last-child{text-align:left} #summary td:first-child{white-space:nowrap;position:sticky;left:0;background:#fff}
 #summary th{font-weight:600;font-size:12px}
 #summary thead th{background:#f3f3f3;position:sticky;top:0}
 .wide{overflow-x:auto}
