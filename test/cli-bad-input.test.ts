@@ -44,6 +44,11 @@ const cases: Record<string, [string, string[], RegExp][]> = {
     ["backend with target, no socket", ["--target", "127.0.0.1:9", "--backend", "vpp"], /--backend with --target needs --vpp-socket/],
     ["vpp-workarounds without vpp", ["--vpp-workarounds", "off"], /--vpp-workarounds configures a started server on --backend vpp/],
     ["unknown", ["--rps", "5"], /Unknown option '--rps'/],
+    ["html in no directory", ["--html", "/nonexistent/run.html"], /--html \/nonexistent\/run.html: directory \/nonexistent does not exist/],
+    ["html a directory", ["--html", "/tmp"], /--html \/tmp: is a directory/],
+    ["compare rounds zero", ["--compare", "--rounds", "0"], /--rounds must be between 1 and 100/],
+    ["compare rounds type", ["--compare", "--rounds", "many"], /--rounds must be an integer/],
+    ["compare html in no directory", ["--compare", "--html", "/nonexistent/c.html"], /--html \/nonexistent\/c.html: directory \/nonexistent does not exist/],
   ],
   check: [
     ["repeat zero", ["--repeat", "0"], /--repeat must be between 1 and 1000/],

@@ -9,6 +9,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { parseStrict, runCli, intFlag, choiceFlag, durationFlag, sizeListFlag, rateFlag, hostPortFlag, vppNamespaceFlag, UsageError } from "../common/args.ts";
+import { writableFileFlag } from "../report/output-path.ts";
 
 /** `bench --help` without its --compare, diff and merge parts. */
 export const USAGE = `usage: bun run bench [options]               load a server, print the latency table
@@ -38,6 +39,8 @@ export const USAGE = `usage: bun run bench [options]               load a server
   --json FILE              write the report as JSON
   --hgrm FILE              write the latency percentile distribution (HdrHistogram .hgrm)
   --hlog FILE              write the HdrHistogram interval log, one interval per second
+  --html FILE              write a self-contained HTML page of the run (spectrum,
+                           per-second throughput, latency and errors, per connection)
   --slo SPEC               objectives, e.g. "p99<500us,p999<2ms,errors=0": each is
                            printed as pass/fail, and bench exits 1 if one fails
   --vpp-topology cut-through|stack
@@ -51,7 +54,7 @@ export const USAGE = `usage: bun run bench [options]               load a server
   -h, --help               this text
 
 On a terminal (and not in CI) one progress line is printed per second.
-With a sweep, --hgrm and --hlog write one file per size (lat.hgrm -> lat.64.hgrm).
+With a sweep, --hgrm, --hlog and --html write one file per size (lat.hgrm -> lat.64.hgrm).
 With --backend vpp, bench starts one VPP (found in $VPP_PREFIX or FD.io's
 package places), the server attaches to it, and the load generator is a VCL
 app of its own.
@@ -76,6 +79,7 @@ export const OPTIONS = {
   json: { type: "string" },
   hgrm: { type: "string" },
   hlog: { type: "string" },
+  html: { type: "string" },
   slo: { type: "string" },
   "vpp-topology": { type: "string" },
   "vpp-workarounds": { type: "string" },
@@ -112,6 +116,7 @@ export function parseBenchArgs(argv: string[]) {
     json: v.json ?? null,
     hgrm: v.hgrm ?? null,
     hlog: v.hlog ?? null,
+    html: writableFileFlag("html", v.html),
     slo: v.slo,
     vppTopology: choiceFlag("vpp-topology", v["vpp-topology"], "cut-through", ["cut-through", "stack"] as const),
     vppSocket: v["vpp-socket"] ?? null,
@@ -192,6 +197,7 @@ if (import.meta.main) {
     for (const { size, result: r } of rows) {
       if (a.hgrm) writeFileSync(perSizeFile(a.hgrm, size, sweep), hgrmText(r.histograms.corrected));
       if (a.hlog) writeFileSync(perSizeFile(a.hlog, size, sweep), hlogText(r.intervals, r.startEpochMs, { messages: r.messages, errors: errorTotal(r.errors) }, `vlsbench ${title}, ${size} B`));
+      if (a.html) await import("../report/run-command.ts").then((m) => m.writeRunHtml(perSizeFile(a.html!, size, sweep), sweep ? `${title}, ${size} B` : title, r, cfg, vpp?.version ?? null));
     }
     if (a.json) {
       const sweepRows = sweep ? rows.map(({ size, result }, i) => ({ size, ...rowReport(result, outcomes[i]) })) : null;

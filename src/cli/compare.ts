@@ -5,6 +5,7 @@
 import { writeFileSync, readFileSync } from "node:fs";
 import { parseStrict, intFlag, UsageError } from "../common/args.ts";
 import { vppAt } from "../vpp/find.ts";
+import { writableFileFlag } from "../report/output-path.ts";
 
 /** `bench --compare --help` (and a part of `bench --help`). */
 export const USAGE = `usage: bun run bench --compare [options]
@@ -17,7 +18,10 @@ prints one table.
   --vpp PREFIX             a VPP install to compare (repeatable: one set of rows
                            per VPP, named by its version; default: the VPP
                            --backend vpp finds)
-  --quick                  short runs (about 8 s kernel only, 19 s with VPP) instead of about 75 s
+  --rounds N               rounds of every backend x mode x point, alternated
+                           (default 3; with --quick 1); a best is marked and a
+                           difference called only beyond the rounds' spread
+  --quick                  short single-round runs (about 8 s kernel only, 19 s with VPP)
   --server-workers N       server workers per run (default 2)
   --connections C          connections of the closed-loop point (default 32)
   --html FILE              write a self-contained HTML report
@@ -40,6 +44,7 @@ export const OPTIONS = {
   backends: { type: "string" },
   vpp: { type: "string", multiple: true },
   quick: { type: "boolean" },
+  rounds: { type: "string" },
   "server-workers": { type: "string" },
   connections: { type: "string" },
   html: { type: "string" },
@@ -73,17 +78,21 @@ export async function compareMain(argv: string[]): Promise<number> {
     backends: listFlag("backends", v.backends, ["kernel", "vpp"] as const),
     vppPrefixes: vppPrefixesFlag(v.vpp),
     quick: v.quick ?? false,
+    rounds: intFlag("rounds", v.rounds, v.quick ? 1 : 3, 1, 100),
     serverWorkers: intFlag("server-workers", v["server-workers"], 2, 1, 32),
     connections: intFlag("connections", v.connections, 32, 1, 10_000),
   };
+  const html = writableFileFlag("html", v.html);
+  const json = writableFileFlag("json", v.json);
   const { runCompare } = await import("../compare/run.ts");
-  const { rowOf } = await import("../compare/rows.ts");
+  const { cellsOf, verdictsOf, cellJson } = await import("../compare/rounds.ts");
   const { compareTable } = await import("../compare/table.ts");
   const { describeMachine } = await import("../compare/machine.ts");
   const t0 = performance.now();
   const result = await runCompare(plan, (line) => process.stderr.write(line + "\n"));
-  const rows = result.runs.map(rowOf);
-  process.stdout.write(compareTable(rows) + "\n");
+  const cells = cellsOf(result.runs);
+  const verdicts = verdictsOf(cells);
+  process.stdout.write(compareTable(cells, verdicts) + "\n");
   if (result.migrations.length) process.stdout.write("\nmigration under load (thread mode, busy owner + 1 load thread), the migrating call:\n");
   for (const m of result.migrations) {
     const rpc = m.rpcLatency.count ? `; RPC p50 ${m.rpcUs.p50.toFixed(1)} us, p99 ${m.rpcUs.p99.toFixed(1)} us` : "; RPC not observable";
@@ -93,12 +102,12 @@ export async function compareMain(argv: string[]): Promise<number> {
   process.stdout.write(`(${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   const vppVersion = [...new Set(result.runs.map((r) => r.report.config?.vppVersion).filter((v) => typeof v === "string"))].join(", ") || null;
   const machine = describeMachine(vppVersion);
-  if (v.json) writeFileSync(v.json, JSON.stringify({ ...result, machine }, null, 2) + "\n");
-  if (v.html) {
+  if (json) writeFileSync(json, JSON.stringify({ ...result, rows: cells.map(cellJson), verdicts, machine }, null, 2) + "\n");
+  if (html) {
     const { compareHtml } = await import("../compare/html.ts");
-    writeFileSync(v.html, compareHtml(result, rows, machine));
+    writeFileSync(html, compareHtml(result, cells, verdicts, machine));
   }
-  return rows.some((r) => r.errors > 0) ? 1 : 0;
+  return cells.some((c) => c.rounds.some((r) => r.errors > 0)) ? 1 : 0;
 }
 
 /** `bench diff A.json B.json`; returns the exit status. */

@@ -67,19 +67,22 @@ export function rowOf(run: CompareRun): Row {
   };
 }
 
+/** Microseconds: one decimal below 1000, none above (the digits beyond are noise). */
+const us = (v: number) => v.toFixed(Math.abs(v) >= 1000 ? 0 : 1);
+
 /** Column definitions: name, value, and which direction is better. */
 export const COLUMNS: { name: string; get: (r: Row) => number; better: "high" | "low" | "none"; fmt: (v: number) => string }[] = [
   { name: "msgs/s", get: (r) => r.msgsPerSec, better: "high", fmt: (v) => v.toFixed(0) },
-  { name: "p50 us", get: (r) => r.p50, better: "low", fmt: (v) => v.toFixed(1) },
-  { name: "p90 us", get: (r) => r.p90, better: "low", fmt: (v) => v.toFixed(1) },
-  { name: "p99 us", get: (r) => r.p99, better: "low", fmt: (v) => v.toFixed(1) },
-  { name: "p99.9 us", get: (r) => r.p999, better: "low", fmt: (v) => v.toFixed(1) },
-  { name: "max us", get: (r) => r.max, better: "low", fmt: (v) => v.toFixed(1) },
+  { name: "p50 us", get: (r) => r.p50, better: "low", fmt: us },
+  { name: "p90 us", get: (r) => r.p90, better: "low", fmt: us },
+  { name: "p99 us", get: (r) => r.p99, better: "low", fmt: us },
+  { name: "p99.9 us", get: (r) => r.p999, better: "low", fmt: us },
+  { name: "max us", get: (r) => r.max, better: "low", fmt: us },
   { name: "errors", get: (r) => r.errors, better: "low", fmt: (v) => v.toFixed(0) },
   { name: "migr ok", get: (r) => r.migrationsOk, better: "none", fmt: (v) => v.toFixed(0) },
   { name: "migr failed", get: (r) => r.migrationsFailed, better: "low", fmt: (v) => v.toFixed(0) },
-  { name: "rpc p50 us", get: (r) => r.rpcP50, better: "low", fmt: (v) => (Number.isNaN(v) ? "-" : v.toFixed(1)) },
-  { name: "rpc p99 us", get: (r) => r.rpcP99, better: "low", fmt: (v) => (Number.isNaN(v) ? "-" : v.toFixed(1)) },
+  { name: "rpc p50 us", get: (r) => r.rpcP50, better: "low", fmt: (v) => (Number.isNaN(v) ? "-" : us(v)) },
+  { name: "rpc p99 us", get: (r) => r.rpcP99, better: "low", fmt: (v) => (Number.isNaN(v) ? "-" : us(v)) },
   { name: "accepts min/max", get: (r) => (r.acceptsMax ? r.acceptsMin / r.acceptsMax : NaN), better: "high", fmt: () => "" },
 ];
 
@@ -94,18 +97,4 @@ export function cellText(c: (typeof COLUMNS)[number], r: Row): string {
 export function contentionText(r: Row, sep: string): string {
   if (r.backend.startsWith("vpp")) return "not observable (VPP's VLS keeps no lock counters)";
   return Object.entries(r.contention).map(([k, v]) => `${k} ${(v * 100).toFixed(2)}%`).join(sep) || "no VLS lock taken";
-}
-
-/** Indexes of the best rows per column (ties all marked), per load point,
- * where at least two runs at that point have a value. */
-export function bestOf(rows: Row[], col: (typeof COLUMNS)[number]): Set<number> {
-  const best = new Set<number>();
-  if (col.better === "none") return best;
-  for (const point of new Set(rows.map((r) => r.point))) {
-    const valued = rows.flatMap((r, i) => (r.point === point && !Number.isNaN(col.get(r)) ? [{ i, v: col.get(r) }] : []));
-    if (valued.length < 2) continue;
-    const top = col.better === "high" ? Math.max(...valued.map((x) => x.v)) : Math.min(...valued.map((x) => x.v));
-    for (const x of valued) if (x.v === top) best.add(x.i);
-  }
-  return best;
 }

@@ -2,12 +2,16 @@
  * Runs a mode comparison: for each backend x mode, a fresh `bench` child
  * (which starts a fresh server, and VPP for the vpp backend) at a closed-loop
  * point, then every combination again at a fixed rate of about half the
- * slowest closed-loop throughput; then the migration-cost scenario.
+ * slowest closed-loop throughput (median over the rounds); then the
+ * migration-cost scenario. With several rounds the combinations alternate
+ * round by round (A B C A B C), so a slow spell of the machine lands on
+ * every combination rather than on one.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findVpp, vppAt, vppVersion, vppNotFoundReason } from "../vpp/find.ts";
+import { spreadOf } from "./verdict.ts";
 
 /** What to compare. */
 export interface ComparePlan {
@@ -16,6 +20,8 @@ export interface ComparePlan {
   vppPrefixes?: string[];
   modes: ("single" | "thread" | "process")[];
   quick: boolean;
+  /** Rounds of every backend x mode x load point (1 with --quick unless asked). */
+  rounds: number;
   serverWorkers: number;
   connections: number;
 }
@@ -27,6 +33,8 @@ export interface CompareRun {
   mode: string;
   point: "closed" | "rate";
   rate: number | null;
+  /** 1-based round (absent in reports of version 2: one round). */
+  round?: number;
   /** The bench JSON report of the run. */
   report: any;
 }
@@ -46,9 +54,10 @@ export interface MigrationRun {
 
 /** The whole comparison (what --json writes). */
 export interface CompareResult {
-  /** 2: `migrations` (one per backend) replaced `migration`. */
+  /** 2: `migrations` (one per backend) replaced `migration`; 3: rounds (`rounds`, `round` per run, `rows`, `verdicts` added by the CLI). */
   version: number;
   plan: ComparePlan;
+  rounds: number;
   runs: CompareRun[];
   migrations: MigrationRun[];
   notes: string[];
@@ -101,15 +110,18 @@ async function benchChild(args: string[], file: string, env: Record<string, stri
 export async function runCompare(plan: ComparePlan, progress: (line: string) => void): Promise<CompareResult> {
   const notes: string[] = [];
   const backends = compareBackends(plan, notes);
-  const duration = plan.quick ? "0.6s" : "4s";
-  const warmup = plan.quick ? "0.25s" : "1s";
+  // Short runs repeated beat one long run: the rounds' spread is what tells
+  // a difference from the machine's noise (the default's 3 rounds of 1.5 s
+  // keep a kernel + two VPPs comparison within 3 minutes).
+  const duration = plan.quick ? "0.6s" : "1.5s";
+  const warmup = plan.quick ? "0.25s" : "0.5s";
   const tmp = mkdtempSync(join(tmpdir(), "vlsbench-compare-"));
   const combos = backends.flatMap((backend) => plan.modes.map((mode) => ({ backend, mode })));
   const envOf = (label: string) => ({ ...process.env, ...(backends.find((b) => b.label === label)?.env ?? {}) });
-  const total = combos.length * 2;
+  const total = combos.length * 2 * plan.rounds;
   const runs: CompareRun[] = [];
   let n = 0;
-  const one = async (b: CompareBackend, mode: string, rate: number | null) => {
+  const one = async (b: CompareBackend, mode: string, rate: number | null, round: number) => {
     const backend = b.label;
     // One load worker at the fixed rate: open-loop workers poll while
     // replies are due, and a second one on a 2-core machine takes the
@@ -117,16 +129,18 @@ export async function runCompare(plan: ComparePlan, progress: (line: string) => 
     const loadWorkers = rate ? "1" : "2";
     const args = ["--backend", b.backend, "--mode", mode, "--server-workers", String(plan.serverWorkers), "--connections", String(plan.connections), "--workers", loadWorkers, "--duration", duration, "--warmup", warmup];
     if (rate) args.push("--rate", String(Math.round(rate)));
-    const report = await benchChild(args, join(tmp, `${backend.replace(/\W+/g, "_")}-${mode}-${rate ? "rate" : "closed"}.json`), envOf(backend));
-    const run: CompareRun = { backend, mode, point: rate ? "rate" : "closed", rate, report };
+    const report = await benchChild(args, join(tmp, `${backend.replace(/\W+/g, "_")}-${mode}-${rate ? "rate" : "closed"}-${round}.json`), envOf(backend));
+    const run: CompareRun = { backend, mode, point: rate ? "rate" : "closed", rate, round, report };
     runs.push(run);
     const l = report.latencyUs?.corrected ?? report.latencyUs;
-    progress(`[${++n}/${total}] ${backend} ${mode} ${rate ? `fixed rate ${Math.round(rate)}/s` : "closed loop"}: ${report.msgsPerSec.toFixed(0)} msgs/s, p50 ${l.p50} us, p99 ${l.p99} us`);
+    const of = plan.rounds > 1 ? ` (round ${round}/${plan.rounds})` : "";
+    progress(`[${++n}/${total}] ${backend} ${mode} ${rate ? `fixed rate ${Math.round(rate)}/s` : "closed loop"}${of}: ${report.msgsPerSec.toFixed(0)} msgs/s, p50 ${l.p50} us, p99 ${l.p99} us`);
   };
   try {
-    for (const c of combos) await one(c.backend, c.mode, null);
-    const slowest = Math.min(...runs.map((r) => r.report.msgsPerSec));
-    for (const c of combos) await one(c.backend, c.mode, Math.max(100, slowest / 2));
+    for (let round = 1; round <= plan.rounds; round++) for (const c of combos) await one(c.backend, c.mode, null, round);
+    const medianOf = (c: (typeof combos)[number]) => spreadOf(runs.filter((r) => r.backend === c.backend.label && r.mode === c.mode).map((r) => r.report.msgsPerSec)).median;
+    const slowest = Math.min(...combos.map(medianOf));
+    for (let round = 1; round <= plan.rounds; round++) for (const c of combos) await one(c.backend, c.mode, Math.max(100, slowest / 2), round);
     const migrations: MigrationRun[] = [];
     if (plan.modes.includes("thread"))
       for (const b of backends) {
@@ -142,7 +156,7 @@ export async function runCompare(plan: ComparePlan, progress: (line: string) => 
         const rpc = !m.rpcLatency.count ? "RPC not observable" : `RPC p50 ${m.rpcUs.p50.toFixed(1)} us, p99 ${m.rpcUs.p99.toFixed(1)} us`;
         progress(`migration cost (${backend}, thread mode, busy owner + ${m.loadThreads} load thread): call p50 ${m.callUs.p50.toFixed(1)} us, p99 ${m.callUs.p99.toFixed(1)} us; ${rpc}`);
       }
-    return { version: 2, plan, runs, migrations, notes };
+    return { version: 3, plan, rounds: plan.rounds, runs, migrations, notes };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -24,3 +24,10 @@ const atSorted = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor
 export function percentileUs(ns: number[], p: number): number {
   return ns.length ? atSorted([...ns].sort((a, b) => a - b), p) : NaN;
 }
+
+/** Spectrum of several encoded histograms added together (a cell's rounds). */
+export function spectrumOfHistograms(encoded: string[]): (number | null)[] {
+  const [first, ...rest] = encoded.map((e) => hdr.decodeFromCompressedBase64(e, 64));
+  for (const h of rest) first.add(h);
+  return onLadder(first.totalCount, (p) => first.getValueAtPercentile(p) / 1000);
+}

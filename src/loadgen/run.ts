@@ -64,6 +64,8 @@ export interface LoadResult {
   /** Open loop: send time minus intended time, and the most sends in one millisecond. */
   pacing: { lagUs: LatencyUs; peakSendsPerMs: number } | null;
   perConnection: PerConnection;
+  /** Messages completed per connection, in connection order (for the HTML page; not in the JSON). */
+  connectionMessages?: number[];
   perWorker: { id: number; connections: number; messages: number; errors: number; perConnection: PerConnection }[];
   firstError: string | null;
   /** Wall-clock time (ms since the epoch) of the start of the measurement. */
@@ -186,6 +188,7 @@ function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalM
     },
     pacing,
     perConnection: perConnectionSummary(results.flatMap((r) => r.perConnection)),
+    connectionMessages: [...results].sort((a, b) => a.id - b.id).flatMap((r) => r.perConnection),
     perWorker: results
       .sort((a, b) => a.id - b.id)
       .map((r) => ({ id: r.id, connections: r.connections, messages: r.messages, errors: errorTotal(r.errors), perConnection: perConnectionSummary(r.perConnection) })),

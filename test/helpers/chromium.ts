@@ -135,3 +135,17 @@ async function connect(url: string) {
     },
   };
 }
+
+/** What is wrong with a rendered report: console errors, and each expected
+ * chart (by id, in page order) that is missing, has no canvas or painted
+ * too few coloured pixels (an axis-only chart paints none). Empty: all good. */
+export function chartProblems(page: Rendered, ids: string[], minColoured = 500): string[] {
+  const out = page.errors.map((e) => `error: ${e}`);
+  const got = page.charts.map((c) => c.id);
+  if (got.join(",") !== ids.join(",")) out.push(`charts ${got.join(",")}, expected ${ids.join(",")}`);
+  for (const c of page.charts) {
+    if (!c.canvas || c.width * c.height === 0) out.push(`${c.id}: no canvas`);
+    else if (c.coloured < minColoured) out.push(`${c.id}: ${c.coloured} coloured pixels`);
+  }
+  return out;
+}
