@@ -8,51 +8,12 @@
  *
  *   bun 01-echo-integrity.ts BACKEND MODE [CONNECTIONS] [PAYLOAD_BYTES] [WORKERS]
  */
-import { connect } from "node:net";
+import { echoOnce } from "./echo-client.ts";
 import { scenario, stage, randomPayload, nowMs, type Counters } from "./lib.ts";
 import { startServer } from "../../server/server.ts";
 import { appOptionsFor, clientEcho } from "./app.ts";
 
 const WRITES = 4;
-
-/** Sends payload in WRITES writes; resolves with everything echoed (up to payload.length), or rejects. */
-function echo(port: number, payload: Uint8Array, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host: "127.0.0.1", port });
-    const chunks: Buffer[] = [];
-    let got = 0;
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`only ${got}/${payload.length} B echoed after ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.on("connect", async () => {
-      const step = Math.ceil(payload.length / WRITES);
-      for (let off = 0; off < payload.length; off += step) {
-        sock.write(payload.subarray(off, off + step));
-        await new Promise((r) => setImmediate(r)); // separate writes, not one coalesced buffer
-      }
-    });
-    sock.on("data", (d: Buffer) => {
-      chunks.push(d);
-      got += d.length;
-      if (got >= payload.length) {
-        clearTimeout(timer);
-        sock.end();
-        resolve(Buffer.concat(chunks));
-      }
-    });
-    sock.on("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    sock.on("close", () => {
-      if (got < payload.length) {
-        clearTimeout(timer);
-        reject(new Error(`closed by the server after ${got}/${payload.length} B`));
-      }
-    });
-  });
-}
 
 scenario(async ({ backend, mode, extra }) => {
   const nConn = Number(extra[0] ?? 64);
@@ -73,7 +34,7 @@ scenario(async ({ backend, mode, extra }) => {
   const payloads = Array.from({ length: nConn }, () => randomPayload(size));
   stage(`${nConn} connections x ${size} B`);
   const t0 = nowMs();
-  const outcomes = await Promise.allSettled(payloads.map((p) => echo(srv.port, p, 30_000)));
+  const outcomes = await Promise.allSettled(payloads.map((p) => echoOnce(srv.port, p, 30_000, { writes: WRITES })));
   const echoMs = Math.round(nowMs() - t0);
   const exact: number[] = [];
   const wrong: { conn: number; why: string }[] = [];
