@@ -3,16 +3,10 @@
 // and its memory for the silent reader stays bounded.
 import { describe, test, expect, beforeAll, afterAll } from "bun:test";
 import { connect, type Socket } from "node:net";
-import { readFileSync, readdirSync } from "node:fs";
 import { startServerChild, type ServerChild } from "../src/loadgen/server-child.ts";
 import { echoOnce, randomBytes } from "./helpers/echo-client.ts";
+import { rssKb } from "./helpers/churn.ts";
 
-const rssOf = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)![1]);
-/** RSS (KiB) of a process and its children (process mode's echo workers). */
-const rssKb = (pid: number) => {
-  const kids = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
-  return rssOf(pid) + kids.reduce((a, k) => a + rssOf(k), 0);
-};
 const open = (port: number) =>
   new Promise<Socket>((resolve, reject) => {
     const s = connect({ host: "127.0.0.1", port }, () => resolve(s));

@@ -2,7 +2,9 @@
 // lifecycle on every exit path, and a VPP that dies mid-run. Skipped, with
 // the reason, when no VPP is installed (VPP_PREFIX or FD.io's packages).
 import { describe, test, expect } from "bun:test";
-import { readFileSync, readdirSync, mkdtempSync, existsSync } from "node:fs";
+import { readFileSync, mkdtempSync, existsSync } from "node:fs";
+import { parentPids } from "../src/common/proc.ts";
+import { parseReadyLine } from "../src/common/ready-line.ts";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { findVpp, vppNotFoundReason, vppVersion } from "../src/vpp/find.ts";
@@ -14,26 +16,13 @@ const vtest = install ? test : test.skip;
 const why = install ? "" : ` [skipped: ${vppNotFoundReason()}]`;
 const tmp = mkdtempSync(join(tmpdir(), "vlsbench-vpp-test-"));
 
-/** The parent pid of every process, from /proc. */
-function parents(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const p of readdirSync("/proc")) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
-      out.set(Number(p), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {}
-  }
-  return out;
-}
-
 /**
  * This install's VPP processes started (at any depth) by process `root`,
  * with the run directory each was given (`-c RUN/startup.conf`). Only a
  * test's own VPPs: other runs on the machine may have VPPs of their own.
  */
 function vppsUnder(root: number): { pid: number; run: string }[] {
-  const ppid = parents();
+  const ppid = parentPids();
   const out: { pid: number; run: string }[] = [];
   for (const pid of ppid.keys()) {
     let argv: string[];
@@ -114,16 +103,16 @@ describe(`vpp backend${install ? ` ${vppVersion(install).short}` : ""}${why}`, (
     const p = Bun.spawn([process.execPath, SERVER, "--backend", "vpp", "--mode", "process", "--workers", "3", "--port", "0"], { stdout: "pipe", stderr: "pipe" });
     try {
       const ready = new TextDecoder().decode((await p.stdout.getReader().read()).value);
-      const m = ready.match(/^ready 127\.0\.0\.1:(\d+) /);
-      expect(m).toBeTruthy();
+      const listening = parseReadyLine(ready);
+      expect(listening?.host).toBe("127.0.0.1");
       const [own] = await awaitVpps(p.pid, 5000);
-      const workers = [...parents()].filter(([pid, ppid]) => ppid === p.pid && pid !== own.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("server.ts")).map(([pid]) => pid);
+      const workers = [...parentPids()].filter(([pid, ppid]) => ppid === p.pid && pid !== own.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("server.ts")).map(([pid]) => pid);
       expect(workers.length).toBe(3);
       process.kill(workers[0], "SIGKILL");
       await Bun.sleep(500);
       expect(p.exitCode).toBeNull(); // VPP 24.06 without vlsbench's SIGCHLD handler: SIGSEGV here
       const file = join(tmp, "after-kill.json");
-      const r = await runCli(BENCH, ["--backend", "vpp", "--vpp-socket", join(own.run, "app_ns_sockets", "default"), "--target", `127.0.0.1:${m![1]}`, "--connections", "4", "--workers", "1", "--count", "400", "--warmup", "0s", "--timeout", "10s", "--json", file], 60_000, { CI: "1" });
+      const r = await runCli(BENCH, ["--backend", "vpp", "--vpp-socket", join(own.run, "app_ns_sockets", "default"), "--target", `127.0.0.1:${listening!.port}`, "--connections", "4", "--workers", "1", "--count", "400", "--warmup", "0s", "--timeout", "10s", "--json", file], 60_000, { CI: "1" });
       expect({ code: r.code, stderr: r.stderr.trim(), stdout: r.code ? r.stdout.trim().slice(-800) : "" }).toEqual({ code: 0, stderr: "", stdout: "" });
       const j = JSON.parse(readFileSync(file, "utf8"));
       expect({ messages: j.messages, errors: j.errors }).toEqual({ messages: 400, errors: { connect: 0, read: 0, write: 0, verify: 0, timeout: 0 } });

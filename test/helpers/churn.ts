@@ -1,6 +1,7 @@
 /** Connect/echo/close cycles against a server, and its fd and RSS readings. */
 import { connect } from "node:net";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
+import { childPids, rssKiB } from "../../src/common/proc.ts";
 
 /** One connect, 64-byte echo, close. Resolves false on any failure. */
 function cycle(port: number): Promise<boolean> {
@@ -37,10 +38,7 @@ export async function churn(port: number, n: number, parallel = 32): Promise<num
 }
 
 /** Pids of a process and its direct children. */
-function family(pid: number): number[] {
-  const kids = readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number));
-  return [pid, ...kids];
-}
+const family = (pid: number): number[] => [pid, ...childPids(pid)];
 
 /** Open fds of a process and its children. */
 export function fdCount(pid: number): number {
@@ -49,5 +47,5 @@ export function fdCount(pid: number): number {
 
 /** RSS in KiB of a process and its children. */
 export function rssKb(pid: number): number {
-  return family(pid).reduce((a, p) => a + Number(readFileSync(`/proc/${p}/status`, "utf8").match(/VmRSS:\s+(\d+)/)![1]), 0);
+  return family(pid).reduce((a, p) => a + rssKiB(p), 0);
 }
