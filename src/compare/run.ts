@@ -147,8 +147,12 @@ export async function runCompare(plan: ComparePlan, progress: (line: string) => 
         const backend = b.label;
         const p = Bun.spawn([process.execPath, join(ROOT, "bench", "migration.ts"), "--backend", b.backend, "--sessions", plan.quick ? "200" : "2000", "--load", "1", "--histogram"], { stdout: "pipe", stderr: "pipe", env: envOf(backend) });
         const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
-        if ((await p.exited) !== 0) {
-          notes.push(`migration scenario on ${backend} failed: ${err.trim().split("\n").pop()}`);
+        const code = await p.exited;
+        if (code !== 0) {
+          // Bun's crash report ends with its version line: name the error instead.
+          const lines = err.trim().split("\n");
+          const why = lines.findLast((l) => /error|panic|segmentation|signal/i.test(l)) ?? lines.pop();
+          notes.push(`migration scenario on ${backend} failed (exit ${code}): ${why?.trim()}`);
           continue;
         }
         const m = { ...(JSON.parse(out.trim().split("\n").pop()!) as MigrationRun), backend };
