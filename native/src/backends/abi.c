@@ -164,8 +164,13 @@ static int echo_worker(int h) {
 int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out) {
   if (!be || be_mode != VLSB_MODE_PROCESS)
     return -EINVAL;
-  if (n <= 0 || n > MAX_FORK_AT_ONCE || !pids_out)
+  if (h < 0 || n <= 0 || n > MAX_FORK_AT_ONCE || !pids_out)
     return -EINVAL;
+  /* A child with no listener would fail at once and still be counted as a
+   * worker: the handle must name a live session before anything forks. */
+  int rv = be->attr(h, VLSB_ATTR_GET_FLAGS, 0, 0);
+  if (rv < 0)
+    return rv;
   return be->fork_workers(n, pids_out, echo_worker, h);
 }
 
