@@ -88,14 +88,17 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
     echo: "native",
     async stop() {
       clearInterval(timer);
+      // Only real child pids: kill(0) or kill(-n) would signal a whole
+      // process group (the server's own, and its neighbours).
       for (const pid of pids) {
+        if (pid <= 0) continue;
         try {
           process.kill(pid, "SIGTERM");
         } catch {}
       }
       const deadline = Date.now() + 1500;
       while (Date.now() < deadline && pids.some(alive)) await Bun.sleep(10);
-      for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+      for (const pid of pids) if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
       raw.vlsb_reap_children();
       const native = countersSnapshot();
       raw.vlsb_close(ep);

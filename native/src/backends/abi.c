@@ -171,7 +171,12 @@ int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out) {
   int rv = be->attr(h, VLSB_ATTR_GET_FLAGS, 0, 0);
   if (rv < 0)
     return rv;
-  return be->fork_workers(n, pids_out, echo_worker, h);
+  rv = be->fork_workers(n, pids_out, echo_worker, h);
+  /* A failed call killed the children it had forked: clean their workers
+   * up now rather than at some later epoll_wait. */
+  if (rv < 0)
+    be->reap_children();
+  return rv;
 }
 
 int vlsb_reap_children(void) { return be ? be->reap_children() : 0; }
