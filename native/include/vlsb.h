@@ -123,7 +123,10 @@ int vlsb_rpc_latencies(double *out, int max);
 /* Process mode: forks n children after app init; each becomes a VCL worker,
  * adds listener h to its own epoll set and runs the native echo loop until
  * SIGTERM. n is 1..32. pids_out receives the child pids. Returns n or
- * -errno. */
+ * -errno (-EINVAL for h < 0 or a bad n, -EBADFD for a handle of no
+ * session; nothing is forked then). All or nothing: when a fork fails
+ * (e.g. -EAGAIN at a process limit), the children already forked are
+ * killed and reaped, and the fork's error is returned. */
 int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out);
 /* Runs the native echo loop on listener h in the calling thread until
  * vlsb_stop_waits(1). Used by forked children and by tests. */

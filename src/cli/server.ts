@@ -178,9 +178,17 @@ if (import.meta.main) {
       });
     }
     // Handlers before the ready line: a stop right after it must be clean.
+    // They stay installed: a second signal during the stop is ignored (the
+    // default action would kill the server before it prints its counters).
+    let signalled = false;
     const stopSignal = new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
+      const onSignal = (sig: string) => {
+        if (signalled) return void process.stderr.write(`server: ${sig} while stopping; still stopping\n`);
+        signalled = true;
+        resolve();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
     });
     let srv;
     try {

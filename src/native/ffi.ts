@@ -100,9 +100,15 @@ export function drainRpcLatencies(): Float64Array {
   return out.subarray(0, Math.max(0, n));
 }
 
-/** Forks n native echo workers on listener h (process mode); their pids. */
+/**
+ * Forks n native echo workers on listener h (process mode); their pids.
+ * All or nothing: a failed fork throws (the native side killed the ones
+ * already forked). Never returns a pid <= 0.
+ */
 export function forkEchoWorkers(h: number, n: number): number[] {
   const pids = new Int32Array(new ArrayBuffer(4 * n));
-  check("vlsb_fork_echo_workers", raw.vlsb_fork_echo_workers(h, n, pids));
-  return [...pids];
+  const forked = check("vlsb_fork_echo_workers", raw.vlsb_fork_echo_workers(h, n, pids));
+  const out = [...pids.subarray(0, forked)].filter((p) => p > 0);
+  if (out.length !== n) throw new Error(`vlsb_fork_echo_workers: ${out.length} of ${n} workers forked`);
+  return out;
 }

@@ -5,7 +5,8 @@
  *   single  - main thread: app, one listener. N Bun Workers share VCL
  *             worker 0; each adds the listener to its own epoll set.
  *   thread  - main thread: app (VCL worker 0) creates, per worker, an empty
- *             epoll set and a CLOSED listener session (SO_REUSEPORT). Each
+ *             epoll set and a listener session (SO_REUSEPORT; on the kernel
+ *             backend the first one bound first, see below). Each
  *             Bun Worker touches them first: both migrate by RPC, served by
  *             the main thread while it polls during start-up. Every worker
  *             then listens on the shared port; the kernel spreads accepts.
@@ -87,14 +88,17 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
     echo: "native",
     async stop() {
       clearInterval(timer);
+      // Only real child pids: kill(0) or kill(-n) would signal a whole
+      // process group (the server's own, and its neighbours).
       for (const pid of pids) {
+        if (pid <= 0) continue;
         try {
           process.kill(pid, "SIGTERM");
         } catch {}
       }
       const deadline = Date.now() + 1500;
       while (Date.now() < deadline && pids.some(alive)) await Bun.sleep(10);
-      for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+      for (const pid of pids) if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
       raw.vlsb_reap_children();
       const native = countersSnapshot();
       raw.vlsb_close(ep);
@@ -134,12 +138,19 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
       // Created here, used there: both migrate on the worker's first call.
       epolls = [check("vlsb_epoll_create", raw.vlsb_epoll_create())];
       listener = check("vlsb_create", raw.vlsb_create(PROTO_TCP, 1));
-      check("vlsb_attr", raw.vlsb_attr(listener, Attr.SET_REUSEPORT, 1, null));
-      if (i === 0 && port === 0 && cfg.backend === "kernel") {
-        check("vlsb_bind", raw.vlsb_bind(listener, encodeEndpoint({ host: cfg.host, port: 0 })));
+      if (i === 0 && cfg.backend === "kernel") {
+        // The first listener binds without SO_REUSEPORT, so a port another
+        // server holds (SO_REUSEPORT or not) is EADDRINUSE; only then is it
+        // made shareable, for this server's other workers. A second server
+        // does the same and fails at its first bind: it never joins the group.
+        check("vlsb_bind", raw.vlsb_bind(listener, encodeEndpoint({ host: cfg.host, port: cfg.port })));
+        check("vlsb_attr", raw.vlsb_attr(listener, Attr.SET_REUSEPORT, 1, null));
         port = localEndpoint(listener).port;
         bound = true;
-      } else if (i === 0 && port === 0) {
+      } else {
+        check("vlsb_attr", raw.vlsb_attr(listener, Attr.SET_REUSEPORT, 1, null));
+      }
+      if (i === 0 && port === 0 && cfg.backend !== "kernel") {
         // VPP picks no port for us: choose one; a clash fails the worker's listen.
         port = 20000 + Math.floor(Math.random() * 40000);
       }

@@ -164,9 +164,19 @@ static int echo_worker(int h) {
 int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out) {
   if (!be || be_mode != VLSB_MODE_PROCESS)
     return -EINVAL;
-  if (n <= 0 || n > MAX_FORK_AT_ONCE || !pids_out)
+  if (h < 0 || n <= 0 || n > MAX_FORK_AT_ONCE || !pids_out)
     return -EINVAL;
-  return be->fork_workers(n, pids_out, echo_worker, h);
+  /* A child with no listener would fail at once and still be counted as a
+   * worker: the handle must name a live session before anything forks. */
+  int rv = be->attr(h, VLSB_ATTR_GET_FLAGS, 0, 0);
+  if (rv < 0)
+    return rv;
+  rv = be->fork_workers(n, pids_out, echo_worker, h);
+  /* A failed call killed the children it had forked: clean their workers
+   * up now rather than at some later epoll_wait. */
+  if (rv < 0)
+    be->reap_children();
+  return rv;
 }
 
 int vlsb_reap_children(void) { return be ? be->reap_children() : 0; }

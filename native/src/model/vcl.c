@@ -96,6 +96,11 @@ static int ensure_fd(vcl_session_t *s, int family) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
+  if ((s->flags & VCL_F_REUSEPORT) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &(int){1}, sizeof(int)) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
   s->fd = fd;
   return 0;
 }
@@ -342,12 +347,14 @@ int vcl_attr(vcl_worker_t *wrk, uint32_t idx, int op, int value, uint8_t *ep_out
     sockaddr_to_ep(&ss, ep_out);
     return 0;
   }
-  case VLSB_ATTR_SET_REUSEPORT: {
-    int rv = ensure_fd(s, AF_INET);
-    if (rv)
-      return rv;
+  case VLSB_ATTR_SET_REUSEPORT:
+    /* No socket yet: its family is unknown until bind or connect (an IPv4
+     * socket opened here could never bind an IPv6 address), so remember. */
+    if (s->fd < 0) {
+      s->flags = one ? (uint8_t)(s->flags | VCL_F_REUSEPORT) : (uint8_t)(s->flags & ~VCL_F_REUSEPORT);
+      return 0;
+    }
     return setsockopt(s->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0 ? -errno : 0;
-  }
   case VLSB_ATTR_SET_TCP_NODELAY:
     if (s->fd < 0)
       return -ENOTCONN;

@@ -50,6 +50,9 @@ enum vcl_state {
 #define VCL_F_SHUT_RD 0x02
 #define VCL_F_SHUT_WR 0x04
 #define VCL_F_IN_VEP 0x08
+/* SO_REUSEPORT asked for before the socket exists: set when the family is
+ * known (bind or connect opens the socket). */
+#define VCL_F_REUSEPORT 0x10
 
 typedef struct {
   int fd;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -57,11 +58,42 @@ static void on_term(int sig) {
   rt_stop_set(1);
 }
 
-int rt_fork_children(int n, int32_t *pids_out, rt_child_body_t body, int arg) {
+/* Test hook: VLSB_TEST_FORK_FAIL_AT=k makes the fork of child k (0-based)
+ * of each rt_fork_children call fail with EAGAIN, as fork does when a
+ * process limit is hit. */
+static int fork_fail_at(void) {
+  const char *e = getenv("VLSB_TEST_FORK_FAIL_AT");
+  return e && *e ? atoi(e) : -1;
+}
+
+/* Kills and waits for the first n children of a call that cannot finish. */
+static void undo_children(int32_t *pids, int n) {
   for (int i = 0; i < n; i++) {
-    pid_t pid = fork();
-    if (pid < 0)
-      return i ? i : -errno;
+    if (pids[i] <= 0)
+      continue;
+    kill(pids[i], SIGKILL);
+    while (waitpid(pids[i], 0, 0) < 0 && errno == EINTR) {
+    }
+    pids[i] = 0;
+  }
+}
+
+int rt_fork_children(int n, int32_t *pids_out, rt_child_body_t body, int arg) {
+  int fail_at = fork_fail_at();
+  for (int i = 0; i < n; i++) {
+    pid_t pid;
+    if (i == fail_at) {
+      pid = -1;
+      errno = EAGAIN;
+    } else {
+      pid = fork();
+    }
+    if (pid < 0) {
+      /* All or nothing: a caller told "n workers" must have n of them. */
+      int err = errno;
+      undo_children(pids_out, i);
+      return -err;
+    }
     if (pid == 0) {
       /* The child never returns to its caller (JS cannot run in it). */
       prctl(PR_SET_PDEATHSIG, SIGTERM);

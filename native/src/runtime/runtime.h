@@ -32,8 +32,9 @@ typedef int (*rt_child_body_t)(int arg);
 
 /* Forks n children that each run body(arg) until it returns, then _exit.
  * A child dies with its parent (SIGTERM) and stops on SIGTERM or SIGINT
- * (the stop flag). pids_out receives the pids. Returns n, the number
- * forked when a later fork failed, or -errno when the first did. */
+ * (the stop flag). pids_out receives the pids. Returns n, or -errno when
+ * a fork failed: the children forked before it are then killed and waited
+ * for (their pids_out slots are 0), so it is all n children or none. */
 int rt_fork_children(int n, int32_t *pids_out, rt_child_body_t body, int arg);
 
 /* A registry of children for a backend whose own layer never waits for
