@@ -25,7 +25,7 @@ const cases: Record<string, [string, string[], RegExp][]> = {
     ["target", ["--target", "127.0.0.1:99999"], /--target port must be 1\.\.65535/],
     ["connections type", ["--connections", "many"], /--connections must be an integer/],
     ["connections huge", ["--connections", "1000000000"], /--connections must be between 1 and 100000/],
-    ["workers", ["--workers", "0"], /--workers must be between 1 and 64/],
+    ["workers", ["--workers", "0"], /--workers must be between 1 and 63/],
     ["server-workers", ["--server-workers", "33"], /--server-workers must be between 1 and 32/],
     ["duration zero", ["--duration", "0s"], /--duration must be more than 0/],
     ["duration huge", ["--duration", "100000h"], /--duration must be at most/],

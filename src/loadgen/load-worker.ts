@@ -5,6 +5,7 @@
  */
 import { workerData, parentPort } from "node:worker_threads";
 import { raw } from "../native/ffi.ts";
+import { errnoName } from "../native/errno.ts";
 import { openConnections } from "./connections.ts";
 import { runLoop } from "./load-loop.ts";
 import type { LoadWorkerInit, FromLoadWorker } from "./protocol.ts";
@@ -13,7 +14,8 @@ const init = workerData as LoadWorkerInit;
 const post = (m: FromLoadWorker) => parentPort!.postMessage(m);
 
 try {
-  raw.vlsb_worker_register();
+  const reg = raw.vlsb_worker_register();
+  if (reg < 0) throw new Error(`vlsb_worker_register: ${errnoName(-reg)}`);
   const opened = openConnections(init);
   post({ type: "connected", id: init.id });
   const startNs = await new Promise<number>((resolve) => parentPort!.once("message", (m: { startNs: number }) => resolve(m.startNs)));

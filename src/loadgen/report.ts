@@ -22,6 +22,8 @@ export interface RowReport {
   perConnection: LoadResult["perConnection"];
   perWorker: LoadResult["perWorker"];
   firstError: string | null;
+  /** Load workers that failed mid-run (absent when none did). */
+  workerFailures?: string[];
   slo?: SloOutcome[];
 }
 
@@ -40,6 +42,7 @@ export function rowReport(r: LoadResult, slo?: SloOutcome[]): RowReport {
     durationSec: r.durationSec, messages: r.messages, msgsPerSec: r.msgsPerSec, bytesPerSec: r.bytesPerSec, errors: r.errors, integrity: r.integrity,
     latencyUs: r.latencyUs, histogram: r.histogram, ...(r.histogramUncorrected ? { histogramUncorrected: r.histogramUncorrected } : {}),
     rate: r.rate, ...(r.pacing ? { pacing: r.pacing } : {}), perConnection: r.perConnection, perWorker: r.perWorker, firstError: r.firstError,
+    ...(r.workerFailures.length ? { workerFailures: r.workerFailures } : {}),
     ...(slo ? { slo } : {}),
   };
 }

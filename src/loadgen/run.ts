@@ -8,7 +8,8 @@ import { summarise, encodeHistogram, newHistogram, type LatencyUs } from "../com
 import { addSparse } from "./histogram.ts";
 import { IntervalMerger, type Interval } from "./intervals.ts";
 import { measuredRange } from "./schedule.ts";
-import { noErrors, noIntegrity, type ErrorCounts, type IntegrityCounts, type FromLoadWorker, type LoadWorkerInit, type LoadWorkerResult } from "./protocol.ts";
+import { noErrors, noIntegrity, type ErrorCounts, type IntegrityCounts, type LoadWorkerInit, type LoadWorkerResult } from "./protocol.ts";
+import { runWorkers } from "./worker-pool.ts";
 
 /** Load parameters. */
 export interface LoadConfig {
@@ -68,6 +69,8 @@ export interface LoadResult {
   connectionMessages?: number[];
   perWorker: { id: number; connections: number; messages: number; errors: number; perConnection: PerConnection }[];
   firstError: string | null;
+  /** Load workers that failed after the start, one line each (their share is missing from the figures). */
+  workerFailures: string[];
   /** Wall-clock time (ms since the epoch) of the start of the measurement. */
   startEpochMs: number;
   /** Every measured second (the last one up to the end of the drain). */
@@ -92,60 +95,36 @@ export function errorTotal(e: ErrorCounts): number {
   return e.connect + e.read + e.write + e.verify + e.timeout;
 }
 
-/** Runs the load; resolves when every worker has reported. */
+/** Time the workers have to open their connections, beyond --connect-timeout (a Worker's start is slow on a loaded machine). */
+const STARTUP_SLACK_MS = 30_000;
+
+/** Runs the load; resolves when every worker has reported, rejects if one cannot start. */
 export async function runLoad(cfg: LoadConfig): Promise<LoadResult> {
   const shares = split(cfg.connections, Math.min(cfg.workers, cfg.connections)).filter((c) => c > 0);
   const rate = cfg.rate ?? 0;
   const range = rate > 0 ? measuredRange(rate, cfg.warmupSec, cfg.durationSec, cfg.count ?? null) : { g0: 0, g1: 0 };
-  const workers: Worker[] = [];
-  const results: LoadWorkerResult[] = [];
-  const failures: string[] = [];
   let merger: IntervalMerger | null = null;
   let startEpochMs = Date.now();
-  let connected = 0;
-  await new Promise<void>((resolve) => {
-    const check = () => {
-      if (results.length + failures.length === workers.length) resolve();
+  let connBase = 0;
+  const inits = shares.map((connections, id): LoadWorkerInit => {
+    const init: LoadWorkerInit = {
+      id, host: cfg.host, port: cfg.port, connections, connBase, totalConnections: cfg.connections, sizeLo: cfg.size, sizeHi: cfg.sizeMax ?? cfg.size,
+      rate, pipeline: cfg.pipeline ?? (rate > 0 ? 0 : 1), g0: range.g0, g1: range.g1, count: rate > 0 ? 0 : (cfg.count ?? 0),
+      warmupSec: cfg.warmupSec, durationSec: cfg.durationSec, timeoutSec: cfg.timeoutSec, connectTimeoutSec: cfg.connectTimeoutSec, startNs: 0,
     };
-    let connBase = 0;
-    shares.forEach((connections, id) => {
-      const init: LoadWorkerInit = {
-        id, host: cfg.host, port: cfg.port, connections, connBase, totalConnections: cfg.connections, sizeLo: cfg.size, sizeHi: cfg.sizeMax ?? cfg.size,
-        rate, pipeline: cfg.pipeline ?? (rate > 0 ? 0 : 1), g0: range.g0, g1: range.g1, count: rate > 0 ? 0 : (cfg.count ?? 0),
-        warmupSec: cfg.warmupSec, durationSec: cfg.durationSec, timeoutSec: cfg.timeoutSec, connectTimeoutSec: cfg.connectTimeoutSec, startNs: 0,
-      };
-      connBase += connections;
-      const w = new Worker(new URL("./load-worker.ts", import.meta.url).href, { workerData: init } as WorkerOptions);
-      w.onmessage = (ev: MessageEvent<FromLoadWorker>) => {
-        const m = ev.data;
-        if (m.type === "tick") merger!.add(m);
-        else if (m.type === "connected") {
-          // A common start a little ahead, so every worker begins together.
-          if (++connected === shares.length) {
-            const now = raw.vlsb_now_ns();
-            const startNs = now + 20e6;
-            const measureStartNs = startNs + cfg.warmupSec * 1e9;
-            startEpochMs = Date.now() + (measureStartNs - now) / 1e6;
-            merger = new IntervalMerger(shares.length, measureStartNs, cfg.keepIntervals ?? false, cfg.onInterval ?? null);
-            for (const x of workers) x.postMessage({ startNs });
-          }
-        } else if (m.type === "result") {
-          results.push(m.result);
-          check();
-        } else {
-          failures.push(`worker ${m.id}: ${m.message}`);
-          check();
-        }
-      };
-      w.onerror = (e) => {
-        failures.push(`worker ${id}: ${e.message}`);
-        check();
-      };
-      workers.push(w);
-    });
+    connBase += connections;
+    return init;
   });
-  for (const w of workers) w.terminate();
-  if (failures.length && !results.length) throw new Error(failures[0]);
+  const { results, failures } = await runWorkers(inits, {
+    startupTimeoutMs: cfg.connectTimeoutSec * 1000 + STARTUP_SLACK_MS,
+    onStart: (startNs) => {
+      const measureStartNs = startNs + cfg.warmupSec * 1e9;
+      startEpochMs = Date.now() + (measureStartNs - raw.vlsb_now_ns()) / 1e6;
+      merger = new IntervalMerger(shares.length, measureStartNs, cfg.keepIntervals ?? false, cfg.onInterval ?? null);
+    },
+    onTick: (t) => merger!.add(t),
+  });
+  if (failures.length && !results.length) throw new Error(failures.join("; "));
   const m = merger ?? new IntervalMerger(1, 0, false, null);
   return summariseRun(cfg, results, m, failures, startEpochMs);
 }
@@ -193,6 +172,7 @@ function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalM
       .sort((a, b) => a.id - b.id)
       .map((r) => ({ id: r.id, connections: r.connections, messages: r.messages, errors: errorTotal(r.errors), perConnection: perConnectionSummary(r.perConnection) })),
     firstError: failures[0] ?? results.find((r) => r.firstError)?.firstError ?? null,
+    workerFailures: failures,
     startEpochMs,
     intervals,
     histograms: { corrected: m.corrected, uncorrected: open ? m.uncorrected : null },

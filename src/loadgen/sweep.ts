@@ -81,6 +81,7 @@ export function combineRows(rows: LoadResult[]): LoadResult {
     perConnection,
     perWorker: [...workers.values()].sort((a, b) => a.id - b.id),
     firstError: rows.find((r) => r.firstError)?.firstError ?? null,
+    workerFailures: rows.flatMap((r) => r.workerFailures),
     startEpochMs: rows[0].startEpochMs,
     intervals: [],
     histograms: { corrected, uncorrected: open ? uncorrected : null },
