@@ -2,6 +2,7 @@
 import type { LatencyUs } from "../common/histogram.ts";
 import type { LoadResult } from "./run.ts";
 import type { SloOutcome } from "./slo.ts";
+import { cpuLine, type CpuReport } from "./cpu.ts";
 
 /** JSON schema version of `--json` output (fields were only added since 1). */
 export const REPORT_VERSION = 1;
@@ -22,6 +23,8 @@ export interface RowReport {
   perConnection: LoadResult["perConnection"];
   perWorker: LoadResult["perWorker"];
   firstError: string | null;
+  /** CPU per message over the measured window: server (null with --target) and load generator. */
+  cpu?: CpuReport | null;
   slo?: SloOutcome[];
 }
 
@@ -40,7 +43,7 @@ export function rowReport(r: LoadResult, slo?: SloOutcome[]): RowReport {
     durationSec: r.durationSec, messages: r.messages, msgsPerSec: r.msgsPerSec, bytesPerSec: r.bytesPerSec, errors: r.errors, integrity: r.integrity,
     latencyUs: r.latencyUs, histogram: r.histogram, ...(r.histogramUncorrected ? { histogramUncorrected: r.histogramUncorrected } : {}),
     rate: r.rate, ...(r.pacing ? { pacing: r.pacing } : {}), perConnection: r.perConnection, perWorker: r.perWorker, firstError: r.firstError,
-    ...(slo ? { slo } : {}),
+    cpu: r.cpu, ...(slo ? { slo } : {}),
   };
 }
 
@@ -121,6 +124,7 @@ export function formatTable(info: RunInfo, r: LoadResult, title: string): string
     title,
     loopLine(info, r.durationSec),
     `  messages ${r.messages}   msgs/s ${f(r.msgsPerSec, 1)}   MB/s ${f(r.bytesPerSec / 1e6, 2)}`,
+    cpuLine(r.cpu),
     ...rateLines(r),
     ...latencyLines(lat),
     ...distributionLines(r),
@@ -145,6 +149,7 @@ export function formatSweep(info: RunInfo, rows: { size: string; result: LoadRes
     line(head),
     ...cells.map(line),
     `  all sizes: messages ${total.messages}   msgs/s ${f(total.msgsPerSec, 1)}   MB/s ${f(total.bytesPerSec / 1e6, 2)}`,
+    cpuLine(total.cpu),
     ...distributionLines(total),
     errorLine(total),
   ].join("\n");
