@@ -4,7 +4,7 @@
 // Runs on `npm install` (postinstall), and is called by src/native/ffi.ts
 // before the library is opened, so no run ever uses a stale core.
 //
-//   node scripts/build-native.mjs                 libvlsb.so + c-echo
+//   node scripts/build-native.mjs                 libvlsb.so, c-echo, c-pingpong and the other programs
 //   node scripts/build-native.mjs --variant asan  AddressSanitizer+UBSan build
 //   node scripts/build-native.mjs --variant tsan  ThreadSanitizer build
 //   node scripts/build-native.mjs --variant nolocks  locking compiled out (bench only)
@@ -43,6 +43,7 @@ const BASE = [
  * withCore links the core library's sources too. */
 const PROGRAMS = [
   { src: "programs/c_echo.c", bin: "c-echo" },
+  { src: "programs/c_pingpong.c", bin: "c-pingpong" },
   { src: "programs/supervise.c", bin: "vlsb-supervise" },
   { src: "programs/echo_main.c", bin: "vlsb-echo", withCore: true },
   { src: "programs/callbench_main.c", bin: "vlsb-callbench", withCore: true },

@@ -22,7 +22,7 @@ beforeAll(async () => {
   run = await runCli(BENCH, ["--compare", "--quick", "--rounds", "2", "--backends", "kernel,vpp", "--json", JSON_FILE, "--html", HTML_FILE], 120_000, { VPP_PREFIX: tmp });
 }, 130_000);
 
-const CHARTS = ["spectrum-closed", "spectrum-rate", "throughput", "rpc", "accepts"];
+const CHARTS = ["spectrum-closed", "spectrum-rate", "cpu", "throughput", "rpc", "accepts"];
 
 describe("bench --compare --quick --rounds 2 (kernel; VPP not found)", () => {
   test("exits 0 and prints its progress per run, the rounds alternated", () => {
@@ -53,9 +53,13 @@ describe("bench --compare --quick --rounds 2 (kernel; VPP not found)", () => {
     const closed = lines.filter((l) => / closed /.test(l));
     expect(closed).toHaveLength(3);
     const stats = MODES.map((m) => j.rows.find((r: any) => r.mode === m && r.point === "closed").stats["msgs/s"]);
-    const shown = closed.map((l) => Number(l.split(/\s+/)[3].replace("*", "")));
+    // The label is three words; the server's CPU per message is the first figure.
+    expect(COLUMNS[0].name).toBe("srv cpu us/msg");
+    for (const l of closed) expect(Number(l.split(/\s+/)[3].replace("*", ""))).toBeGreaterThan(0);
+    const col = 3 + COLUMNS.findIndex((c) => c.name === "msgs/s");
+    const shown = closed.map((l) => Number(l.split(/\s+/)[col].replace("*", "")));
     expect(shown).toEqual(stats.map((s: any) => Math.round(s.median)));
-    const marked = closed.map((l) => l.split(/\s+/)[3].endsWith("*"));
+    const marked = closed.map((l) => l.split(/\s+/)[col].endsWith("*"));
     const top = stats.indexOf(stats.reduce((a: any, b: any) => (b.median > a.median ? b : a)));
     const apart = stats.every((s: any, i: number) => i === top || s.max < stats[top].min);
     expect(marked).toEqual(MODES.map((_, i) => apart && i === top));

@@ -24,6 +24,7 @@ function chartSpecs(result: CompareResult, cells: Cell[]) {
   return [
     { id: "spectrum-closed", kind: "spectrum", title: "Latency by percentile, closed loop", series: spectra("closed") },
     { id: "spectrum-rate", kind: "spectrum", title: "Latency by percentile, fixed rate (corrected for coordinated omission)", series: spectra("rate") },
+    { id: "cpu", kind: "bars", title: "Server CPU per message, closed loop", ylabel: "us/msg", height: 320, items: closed.map((c) => ({ label: twoLines(c), v: c.stats["srv cpu us/msg"].median, min: c.stats["srv cpu us/msg"].min, max: c.stats["srv cpu us/msg"].max })) },
     { id: "throughput", kind: "bars", title: "Throughput, closed loop", ylabel: "msgs/s", height: 320, items: closed.map((c) => ({ label: twoLines(c), v: c.stats["msgs/s"].median, min: c.stats["msgs/s"].min, max: c.stats["msgs/s"].max })) },
     ...((result.migrations ?? []).length
       ? [{
@@ -45,6 +46,7 @@ function chartSpecs(result: CompareResult, cells: Cell[]) {
 const HOW = {
   spectrum: "each line is one backend x mode; x is the percentile on a log scale of 1/(1-p) (90%, 99%, 99.9%...), y the latency on a log scale. Lower is better; a line that rises early has a fat tail. The rounds' histograms are added together; the table gives each round's spread.",
   rate: "the same at the fixed rate every run was given (half the slowest closed-loop throughput): latency counts from when each message was due, so a stall shows as a wall of late messages rather than being hidden.",
+  cpu: "what a mode costs: the server's CPU time (user + system, every thread and forked worker, from /proc over the measured window) per echoed message. Bar: the median of the rounds; dots: the lowest and highest round. Steadier than throughput on a shared machine.",
   throughput: "bar: the median of the rounds; white and black dots: the slowest and the fastest round. Bars whose dots overlap another's range are within noise of each other.",
   rpc: "the cost of moving a session between workers while its owner is busy: the whole migrating call, and (on the kernel model) the clone-and-share RPC inside it.",
   accepts: "one dot per server worker: how many of the sessions it accepted from the shared listener. Dots together mean the listener is shared evenly; a worker near zero means one worker takes all.",
@@ -86,6 +88,7 @@ ${summaryTable(cells)}
 <h2>Charts</h2>
 ${chartBlock("spectrum-closed", HOW.spectrum)}
 ${chartBlock("spectrum-rate", HOW.rate)}
+${chartBlock("cpu", HOW.cpu)}
 ${chartBlock("throughput", HOW.throughput)}
 ${has.has("rpc") ? chartBlock("rpc", HOW.rpc) : ""}
 ${chartBlock("accepts", HOW.accepts)}

@@ -8,6 +8,11 @@ export interface Row {
   backend: string;
   mode: string;
   point: string;
+  /** CPU microseconds per message over the measured window: the server's (total, user, system) and the load generator's; NaN when not measured. */
+  srvCpu: number;
+  srvUser: number;
+  srvSys: number;
+  lgCpu: number;
   msgsPerSec: number;
   p50: number;
   p90: number;
@@ -44,11 +49,16 @@ export function rowOf(run: CompareRun): Row {
   const contention: Record<string, number> = {};
   for (const [k, v] of Object.entries(native.locks ?? {})) if (v.acquired > 0) contention[k] = v.contended / v.acquired;
   const rpc: number[] = counters.rpcLatencyNs ?? [];
+  const cpu = r.cpu ?? null;
   return {
     label: `${run.backend} ${run.mode} ${run.point === "rate" ? `@${Math.round(run.rate ?? 0)}/s` : "closed"}`,
     backend: run.backend,
     mode: run.mode,
     point: run.point,
+    srvCpu: cpu?.server?.totalUsPerMsg ?? NaN,
+    srvUser: cpu?.server?.userUsPerMsg ?? NaN,
+    srvSys: cpu?.server?.sysUsPerMsg ?? NaN,
+    lgCpu: cpu?.loadgen?.totalUsPerMsg ?? NaN,
     msgsPerSec: r.msgsPerSec,
     p50: l.p50,
     p90: l.p90,
@@ -70,8 +80,16 @@ export function rowOf(run: CompareRun): Row {
 /** Microseconds: one decimal below 1000, none above (the digits beyond are noise). */
 const us = (v: number) => v.toFixed(Math.abs(v) >= 1000 ? 0 : 1);
 
-/** Column definitions: name, value, and which direction is better. */
+/** CPU microseconds per message: two decimals, "-" when not measured. */
+const cpuUs = (v: number) => (Number.isNaN(v) ? "-" : v.toFixed(2));
+
+/** Column definitions: name, value, and which direction is better. The
+ * server's CPU per message comes first: what a mode costs. */
 export const COLUMNS: { name: string; get: (r: Row) => number; better: "high" | "low" | "none"; fmt: (v: number) => string }[] = [
+  { name: "srv cpu us/msg", get: (r) => r.srvCpu, better: "low", fmt: cpuUs },
+  { name: "srv usr", get: (r) => r.srvUser, better: "none", fmt: cpuUs },
+  { name: "srv sys", get: (r) => r.srvSys, better: "none", fmt: cpuUs },
+  { name: "lg cpu us/msg", get: (r) => r.lgCpu, better: "low", fmt: cpuUs },
   { name: "msgs/s", get: (r) => r.msgsPerSec, better: "high", fmt: (v) => v.toFixed(0) },
   { name: "p50 us", get: (r) => r.p50, better: "low", fmt: us },
   { name: "p90 us", get: (r) => r.p90, better: "low", fmt: us },

@@ -86,7 +86,7 @@ export async function runBench(a: BenchPlan): Promise<BenchOutcome> {
     rows = await runSweep(
       {
         ...target, connections: a.connections, workers: a.workers, size: 0, warmupSec: a.warmupSec, durationSec: a.durationSec, timeoutSec: a.timeoutSec, connectTimeoutSec: a.connectTimeoutSec,
-        rate: a.rate, pipeline: a.pipeline ?? undefined, count: a.count, keepIntervals: a.hlog !== null || a.html !== null,
+        rate: a.rate, pipeline: a.pipeline ?? undefined, count: a.count, keepIntervals: a.hlog !== null || a.html !== null, serverPid: server?.proc.pid ?? null,
         onInterval: progress ? (iv, h) => process.stdout.write(progressLine(iv, h, label) + "\n") : undefined,
       },
       a.sizes,

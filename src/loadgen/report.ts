@@ -2,6 +2,7 @@
 import type { LatencyUs } from "../common/histogram.ts";
 import type { LoadResult } from "./run.ts";
 import type { SloOutcome } from "./slo.ts";
+import { cpuLine, type CpuReport } from "./cpu.ts";
 
 /** JSON schema version of `--json` output (fields were only added since 1). */
 export const REPORT_VERSION = 1;
@@ -24,6 +25,8 @@ export interface RowReport {
   firstError: string | null;
   /** Load workers that failed mid-run (absent when none did). */
   workerFailures?: string[];
+  /** CPU per message over the measured window: server (null with --target) and load generator. */
+  cpu?: CpuReport | null;
   slo?: SloOutcome[];
 }
 
@@ -43,7 +46,7 @@ export function rowReport(r: LoadResult, slo?: SloOutcome[]): RowReport {
     latencyUs: r.latencyUs, histogram: r.histogram, ...(r.histogramUncorrected ? { histogramUncorrected: r.histogramUncorrected } : {}),
     rate: r.rate, ...(r.pacing ? { pacing: r.pacing } : {}), perConnection: r.perConnection, perWorker: r.perWorker, firstError: r.firstError,
     ...(r.workerFailures.length ? { workerFailures: r.workerFailures } : {}),
-    ...(slo ? { slo } : {}),
+    cpu: r.cpu, ...(slo ? { slo } : {}),
   };
 }
 
@@ -124,6 +127,7 @@ export function formatTable(info: RunInfo, r: LoadResult, title: string): string
     title,
     loopLine(info, r.durationSec),
     `  messages ${r.messages}   msgs/s ${f(r.msgsPerSec, 1)}   MB/s ${f(r.bytesPerSec / 1e6, 2)}`,
+    cpuLine(r.cpu),
     ...rateLines(r),
     ...latencyLines(lat),
     ...distributionLines(r),
@@ -148,6 +152,7 @@ export function formatSweep(info: RunInfo, rows: { size: string; result: LoadRes
     line(head),
     ...cells.map(line),
     `  all sizes: messages ${total.messages}   msgs/s ${f(total.msgsPerSec, 1)}   MB/s ${f(total.bytesPerSec / 1e6, 2)}`,
+    cpuLine(total.cpu),
     ...distributionLines(total),
     errorLine(total),
   ].join("\n");

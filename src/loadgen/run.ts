@@ -8,6 +8,7 @@ import { summarise, encodeHistogram, newHistogram, type LatencyUs } from "../com
 import { addSparse } from "./histogram.ts";
 import { IntervalMerger, type Interval } from "./intervals.ts";
 import { measuredRange } from "./schedule.ts";
+import { CpuWindow, type CpuReport } from "./cpu.ts";
 import { noErrors, noIntegrity, type ErrorCounts, type IntegrityCounts, type LoadWorkerInit, type LoadWorkerResult } from "./protocol.ts";
 import { runWorkers } from "./worker-pool.ts";
 
@@ -34,6 +35,8 @@ export interface LoadConfig {
   keepIntervals?: boolean;
   /** Called once per measured second, with that second's corrected histogram (ns). */
   onInterval?: (iv: Interval, corrected: hdr.Histogram) => void;
+  /** The server's pid when bench started it: its CPU (and its children's) is measured too. */
+  serverPid?: number | null;
 }
 
 /** min/median/max completed messages per connection, and how many completed none. */
@@ -77,6 +80,8 @@ export interface LoadResult {
   intervals: Interval[];
   /** The merged histograms, for outputs (hgrm). */
   histograms: { corrected: hdr.Histogram; uncorrected: hdr.Histogram | null };
+  /** CPU time per message over the measured window (src/loadgen/cpu.ts). */
+  cpu: CpuReport | null;
 }
 
 /** Splits n connections over w workers as evenly as possible. */
@@ -115,18 +120,31 @@ export async function runLoad(cfg: LoadConfig): Promise<LoadResult> {
     connBase += connections;
     return init;
   });
+  const cpu = new CpuWindow(cfg.serverPid ?? null, () => raw.vlsb_now_ns());
+  let cpuSpan: { startNs: number; endNs: number } | null = null;
+  const timers: ReturnType<typeof setTimeout>[] = [];
   const { results, failures } = await runWorkers(inits, {
     startupTimeoutMs: cfg.connectTimeoutSec * 1000 + STARTUP_SLACK_MS,
     onStart: (startNs) => {
       const measureStartNs = startNs + cfg.warmupSec * 1e9;
       startEpochMs = Date.now() + (measureStartNs - raw.vlsb_now_ns()) / 1e6;
       merger = new IntervalMerger(shares.length, measureStartNs, cfg.keepIntervals ?? false, cfg.onInterval ?? null);
+      // CPU is sampled at the window's edges (timers of this thread, idle
+      // but for ticks); a --count window ends with the results.
+      const startMs = (measureStartNs - raw.vlsb_now_ns()) / 1e6;
+      if (!cfg.count) cpuSpan = { startNs: measureStartNs, endNs: measureStartNs + cfg.durationSec * 1e9 };
+      timers.push(setTimeout(() => cpu.start(), startMs));
+      if (!cfg.count) timers.push(setTimeout(() => cpu.end(), startMs + cfg.durationSec * 1e3));
     },
     onTick: (t) => merger!.add(t),
   });
+  cpu.end();
+  for (const t of timers) clearTimeout(t);
   if (failures.length && !results.length) throw new Error(failures.join("; "));
   const m = merger ?? new IntervalMerger(1, 0, false, null);
-  return summariseRun(cfg, results, m, failures, startEpochMs);
+  const r = summariseRun(cfg, results, m, failures, startEpochMs);
+  r.cpu = cpu.report(r.messages, cpuSpan);
+  return r;
 }
 
 function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalMerger, failures: string[], startEpochMs: number): LoadResult {
@@ -176,5 +194,6 @@ function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalM
     startEpochMs,
     intervals,
     histograms: { corrected: m.corrected, uncorrected: open ? m.uncorrected : null },
+    cpu: null,
   };
 }

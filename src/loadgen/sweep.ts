@@ -5,6 +5,7 @@
  */
 import { newHistogram, summarise, encodeHistogram } from "../common/histogram.ts";
 import { noErrors, noIntegrity, type ErrorCounts, type IntegrityCounts } from "./protocol.ts";
+import { combineCpu } from "./cpu.ts";
 import { runLoad, type LoadConfig, type LoadResult, type PerConnection } from "./run.ts";
 
 /** One row of a sweep: its size label and its run. */
@@ -85,5 +86,6 @@ export function combineRows(rows: LoadResult[]): LoadResult {
     startEpochMs: rows[0].startEpochMs,
     intervals: [],
     histograms: { corrected, uncorrected: open ? uncorrected : null },
+    cpu: combineCpu(rows.map((r) => r.cpu)),
   };
 }
