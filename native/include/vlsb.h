@@ -137,6 +137,10 @@ int vlsb_echo_loop(int h);
  * it reaps the exited children vlsb_fork_echo_workers forked, and returns
  * how many. */
 int vlsb_reap_children(void);
+/* Forked workers reaped so far and not yet reported: up to max pairs of
+ * int32 {pid, wait status} into out (WIFEXITED/WTERMSIG decode it).
+ * Returns how many pairs. */
+int vlsb_child_exits(int32_t *out, int max);
 
 #ifdef __cplusplus
 }

@@ -201,12 +201,13 @@ if (import.meta.main) {
     const fields = { backend: cfg.backend, mode: cfg.mode, workers: cfg.workers, echo: srv.echo, ...(cfg.backend === "vpp" && !cfg.vppWorkarounds ? { "vpp-workarounds": "off" } : {}) };
     process.stdout.write(formatReadyLine(srv.host, srv.port, fields) + "\n");
     watchLifelines(cfg.vpp.socket, () => stopping);
-    await stopSignal;
+    const failure = await Promise.race([stopSignal.then(() => null), srv.failed]);
     stopping = true;
+    if (failure) process.stderr.write(`server: ${failure}; stopping\n`);
     const report = await srv.stop();
     await vpp?.stop();
     process.stderr.write(formatReport(report) + "\n");
     if (cfg.countersJson) process.stdout.write(JSON.stringify({ counters: report }) + "\n");
-    return 0;
+    return failure ? 1 : 0;
   });
 }

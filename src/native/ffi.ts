@@ -46,6 +46,7 @@ const lib = dlopen(libPath, {
   vlsb_fork_echo_workers: { args: ["i32", "i32", "ptr"], returns: "i32" },
   vlsb_echo_loop: { args: ["i32"], returns: "i32" },
   vlsb_reap_children: { args: [], returns: "i32" },
+  vlsb_child_exits: { args: ["ptr", "i32"], returns: "i32" },
 });
 
 /** The raw symbols: negative errno on failure, no exceptions. */
@@ -110,5 +111,28 @@ export function forkEchoWorkers(h: number, n: number): number[] {
   const forked = check("vlsb_fork_echo_workers", raw.vlsb_fork_echo_workers(h, n, pids));
   const out = [...pids.subarray(0, forked)].filter((p) => p > 0);
   if (out.length !== n) throw new Error(`vlsb_fork_echo_workers: ${out.length} of ${n} workers forked`);
+  return out;
+}
+
+/** A forked worker that was reaped: its pid and how it ended. */
+export interface ChildExit {
+  pid: number;
+  /** Exit code, or null when a signal killed it. */
+  code: number | null;
+  /** Signal number that killed it, or null. */
+  signal: number | null;
+}
+
+/** Reaps exited forked workers now and returns the ones not reported yet. */
+export function childExits(): ChildExit[] {
+  raw.vlsb_reap_children();
+  const buf = new Int32Array(new ArrayBuffer(8 * 64));
+  const n = raw.vlsb_child_exits(buf, 64);
+  const out: ChildExit[] = [];
+  for (let i = 0; i < n; i++) {
+    const st = buf[2 * i + 1];
+    const sig = st & 0x7f;
+    out.push({ pid: buf[2 * i], code: sig === 0 ? (st >> 8) & 0xff : null, signal: sig === 0 ? null : sig });
+  }
   return out;
 }

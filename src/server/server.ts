@@ -14,7 +14,7 @@
  *             workers that share it (listener started per child on epoll
  *             ADD). The parent polls so SIGCHLD cleanups run.
  */
-import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers } from "../native/ffi.ts";
+import { raw, check, countersSnapshot, drainRpcLatencies, forkEchoWorkers, childExits, type ChildExit } from "../native/ffi.ts";
 import { appInit, listenTcpAnyPort, localEndpoint, encodeEndpoint, Attr, type BackendName, type ModeName, PROTO_TCP } from "../native/vls.ts";
 import { Control, CONTROL_BYTES, type EchoCounters, type EchoWorkerInit, type FromEchoWorker } from "./protocol.ts";
 import { histogramOfNs, type LatencyUs } from "../common/histogram.ts";
@@ -53,7 +53,15 @@ export interface RunningServer {
   host: string;
   port: number;
   echo: "js" | "native";
+  /** Resolves with the reason when the server can no longer serve
+   * (process mode: every forked worker died; workers are not restarted). */
+  failed: Promise<string>;
   stop(): Promise<ServerReport>;
+}
+
+/** One line for a dead forked worker. */
+function describeExit(e: ChildExit): string {
+  return e.signal !== null ? `killed by signal ${e.signal}` : `exited with status ${e.code}`;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -81,11 +89,25 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
   // the SIGCHLD cleanup queue.
   const ep = check("vlsb_epoll_create", raw.vlsb_epoll_create());
   const evs = new Uint32Array(new ArrayBuffer(64));
-  const timer = setInterval(() => raw.vlsb_epoll_wait(ep, evs, 8, 0), 100);
+  // Each tick also reaps dead workers: each is reported at once, and with
+  // none left the server fails (the kernel would go on completing
+  // connections nobody serves).
+  const live = new Set(pids);
+  let fail: (why: string) => void = () => {};
+  const failed = new Promise<string>((r) => (fail = r));
+  const timer = setInterval(() => {
+    raw.vlsb_epoll_wait(ep, evs, 8, 0);
+    for (const e of childExits()) {
+      if (!live.delete(e.pid)) continue;
+      process.stderr.write(`server: worker pid ${e.pid} ${describeExit(e)}; ${live.size} of ${pids.length} left\n`);
+      if (live.size === 0) fail(`every forked worker is dead (workers are not restarted)`);
+    }
+  }, 100);
   return {
     host: cfg.host,
     port,
     echo: "native",
+    failed,
     async stop() {
       clearInterval(timer);
       // Only real child pids: kill(0) or kill(-n) would signal a whole
@@ -206,6 +228,7 @@ async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
     host: cfg.host,
     port,
     echo: "js",
+    failed: new Promise<string>(() => {}),
     async stop() {
       Atomics.store(ctl, Control.STOP, 1);
       if (stopped.size < workers.length) await Promise.race([new Promise<void>((r) => (onStopped = r)), Bun.sleep(1500)]);

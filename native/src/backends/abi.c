@@ -180,3 +180,9 @@ int vlsb_fork_echo_workers(int h, int n, int32_t *pids_out) {
 }
 
 int vlsb_reap_children(void) { return be ? be->reap_children() : 0; }
+
+int vlsb_child_exits(int32_t *out, int max) {
+  if (!out || max < 0)
+    return -EINVAL;
+  return rt_child_exits_drain(out, max);
+}

@@ -94,6 +94,8 @@ static void restart_own_listeners(void) {
 static int clean_if_exited(vls_child_t *c) {
   int st;
   pid_t r = waitpid(c->pid, &st, WNOHANG);
+  if (r == c->pid)
+    rt_child_exit_note(c->pid, st);
   if (r == c->pid || (r < 0 && errno == ECHILD)) {
     cleanup_child(c);
     return 1;

@@ -8,8 +8,9 @@
  * Usage: c-pingpong PORT [connections=32] [size=64] [warmup_s=1] [duration_s=2]
  * Prints "measuring" when the warm-up ends (bench:cpu samples a server's
  * CPU then), and at the end of the window one JSON line:
- *   {"messages":N,"seconds":S,"userUs":U,"sysUs":Y,"errors":E}
- * messages are the echoes completed inside the window, userUs/sysUs this
+ *   {"messages":N,"total":T,"seconds":S,"userUs":U,"sysUs":Y,"errors":E}
+ * messages are the echoes completed inside the window (total: since the
+ * first message, warm-up included), userUs/sysUs this
  * process's own CPU time over it (getrusage). Exits 1 on any error.
  */
 
@@ -110,7 +111,7 @@ int main(int argc, char **argv) {
     struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)c};
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
   }
-  long errors = 0, messages = 0;
+  long errors = 0, messages = 0, total = 0;
   for (int c = 0; c < n; c++)
     if (send_msg(c, size) != 0)
       errors++;
@@ -148,6 +149,7 @@ int main(int argc, char **argv) {
       conns[c].got += (size_t)r;
       if (conns[c].got < size)
         continue;
+      total++;
       if (measuring)
         messages++;
       conns[c].seq++;
@@ -160,7 +162,7 @@ int main(int argc, char **argv) {
   double secs = now_s() - ws;
   if (!measuring)
     u1 = s1 = u0 = s0 = secs = 0;
-  printf("{\"messages\":%ld,\"seconds\":%.6f,\"userUs\":%.0f,\"sysUs\":%.0f,\"errors\":%ld}\n", messages, secs, u1 - u0, s1 - s0, errors);
+  printf("{\"messages\":%ld,\"total\":%ld,\"seconds\":%.6f,\"userUs\":%.0f,\"sysUs\":%.0f,\"errors\":%ld}\n", messages, total, secs, u1 - u0, s1 - s0, errors);
   fflush(stdout);
   return errors ? 1 : 0;
 }

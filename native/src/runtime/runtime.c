@@ -123,11 +123,38 @@ int rt_children_reap(void) {
   for (int i = 0; i < n_children;) {
     int st;
     if (waitpid(children[i], &st, WNOHANG) == children[i]) {
+      rt_child_exit_note(children[i], st);
       children[i] = children[--n_children];
       n++;
     } else {
       i++;
     }
   }
+  return n;
+}
+
+/* Exits of reaped children not yet read (pid, wait status), a small ring
+ * that drops the oldest when full. Only the thread that reaps writes it. */
+#define RT_EXIT_RING 64
+static int32_t exits[RT_EXIT_RING][2];
+static atomic_uint exits_head, exits_tail;
+
+void rt_child_exit_note(pid_t pid, int status) {
+  unsigned h = atomic_load(&exits_head);
+  exits[h % RT_EXIT_RING][0] = (int32_t)pid;
+  exits[h % RT_EXIT_RING][1] = status;
+  atomic_store(&exits_head, h + 1);
+  if (h + 1 - atomic_load(&exits_tail) > RT_EXIT_RING)
+    atomic_store(&exits_tail, h + 1 - RT_EXIT_RING);
+}
+
+int rt_child_exits_drain(int32_t *out, int max) {
+  int n = 0;
+  unsigned t = atomic_load(&exits_tail), h = atomic_load(&exits_head);
+  for (; t != h && n < max; t++, n++) {
+    out[2 * n] = exits[t % RT_EXIT_RING][0];
+    out[2 * n + 1] = exits[t % RT_EXIT_RING][1];
+  }
+  atomic_store(&exits_tail, t);
   return n;
 }

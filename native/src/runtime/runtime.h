@@ -42,4 +42,9 @@ int rt_fork_children(int n, int32_t *pids_out, rt_child_body_t body, int arg);
 void rt_child_record(pid_t pid);
 int rt_children_reap(void);
 
+/* Whoever reaps a child notes its exit (pid, wait status) here; drained
+ * by vlsb_child_exits (pairs into out, at most max; returns how many). */
+void rt_child_exit_note(pid_t pid, int status);
+int rt_child_exits_drain(int32_t *out, int max);
+
 #endif
