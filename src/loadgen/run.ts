@@ -147,21 +147,42 @@ export async function runLoad(cfg: LoadConfig): Promise<LoadResult> {
   return r;
 }
 
-function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalMerger, failures: string[], startEpochMs: number): LoadResult {
-  const open = (cfg.rate ?? 0) > 0;
+/** Error and integrity counts summed over runs (workers, or a sweep's rows). */
+export function sumCounts(runs: { errors: ErrorCounts; integrity: IntegrityCounts }[]): { errors: ErrorCounts; integrity: IntegrityCounts } {
   const errors = noErrors();
   const integrity = noIntegrity();
-  for (const r of results) {
+  for (const r of runs) {
     for (const k of Object.keys(errors) as (keyof ErrorCounts)[]) errors[k] += r.errors[k];
     for (const k of Object.keys(integrity) as (keyof IntegrityCounts)[]) integrity[k] += r.integrity[k];
   }
+  return { errors, integrity };
+}
+
+type Histogram = ReturnType<typeof newHistogram>;
+
+/** Throughput and latency of a measured window: the corrected histogram, and the uncorrected one in open loop (null in closed loop). */
+export function measuredFigures(messages: number, bytes: number, durationSec: number, corrected: Histogram, uncorrected: Histogram | null) {
+  const c = summarise(corrected);
+  const latencyUs: LatencyReport = uncorrected ? { ...c, corrected: c, uncorrected: summarise(uncorrected) } : c;
+  return {
+    durationSec,
+    messages,
+    msgsPerSec: messages / durationSec,
+    bytesPerSec: bytes / durationSec,
+    latencyUs,
+    histogram: encodeHistogram(corrected),
+    ...(uncorrected ? { histogramUncorrected: encodeHistogram(uncorrected) } : {}),
+  };
+}
+
+function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalMerger, failures: string[], startEpochMs: number): LoadResult {
+  const open = (cfg.rate ?? 0) > 0;
+  const { errors, integrity } = sumCounts(results);
   const intervals = m.finish();
   const messages = results.reduce((a, r) => a + r.messages, 0);
   const bytes = results.reduce((a, r) => a + r.bytes, 0);
   const durationSec = Math.max(1e-9, ...results.map((r) => r.measuredNs / 1e9));
   const windowSec = Math.max(1e-9, ...results.map((r) => r.windowNs / 1e9));
-  const corrected = summarise(m.corrected);
-  const latencyUs: LatencyReport = open ? { ...corrected, corrected, uncorrected: summarise(m.uncorrected) } : corrected;
   let pacing: LoadResult["pacing"] = null;
   if (open) {
     const lag = newHistogram();
@@ -169,15 +190,9 @@ function summariseRun(cfg: LoadConfig, results: LoadWorkerResult[], m: IntervalM
     pacing = { lagUs: summarise(lag), peakSendsPerMs: results.reduce((a, r) => a + r.peakSendsPerMs, 0) };
   }
   return {
-    durationSec,
-    messages,
-    msgsPerSec: messages / durationSec,
-    bytesPerSec: bytes / durationSec,
+    ...measuredFigures(messages, bytes, durationSec, m.corrected, open ? m.uncorrected : null),
     errors,
     integrity,
-    latencyUs,
-    histogram: encodeHistogram(m.corrected),
-    ...(open ? { histogramUncorrected: encodeHistogram(m.uncorrected) } : {}),
     rate: {
       asked: open ? cfg.rate! : null,
       sent: results.reduce((a, r) => a + r.sentInWindow, 0) / windowSec,

@@ -3,10 +3,9 @@
  * against the same server, and their combination for the report's
  * top-level figures (every size's messages together).
  */
-import { newHistogram, summarise, encodeHistogram } from "../common/histogram.ts";
-import { noErrors, noIntegrity, type ErrorCounts, type IntegrityCounts } from "./protocol.ts";
+import { newHistogram } from "../common/histogram.ts";
 import { combineCpu } from "./cpu.ts";
-import { runLoad, type LoadConfig, type LoadResult, type PerConnection } from "./run.ts";
+import { runLoad, sumCounts, measuredFigures, type LoadConfig, type LoadResult, type PerConnection } from "./run.ts";
 
 /** One row of a sweep: its size label and its run. */
 export interface SweepRow {
@@ -39,13 +38,7 @@ export function combineRows(rows: LoadResult[]): LoadResult {
   const durationSec = sum(rows.map((r) => r.durationSec));
   const messages = sum(rows.map((r) => r.messages));
   const bytes = sum(rows.map((r) => r.bytesPerSec * r.durationSec));
-  const errors = noErrors();
-  const integrity = noIntegrity();
-  for (const r of rows) {
-    for (const k of Object.keys(errors) as (keyof ErrorCounts)[]) errors[k] += r.errors[k];
-    for (const k of Object.keys(integrity) as (keyof IntegrityCounts)[]) integrity[k] += r.integrity[k];
-  }
-  const c = summarise(corrected);
+  const { errors, integrity } = sumCounts(rows);
   const weighted = (f: (r: LoadResult) => number) => sum(rows.map((r) => f(r) * r.durationSec)) / durationSec;
   const medians = rows.map((r) => r.perConnection.median).sort((a, b) => a - b);
   const perConnection: PerConnection = {
@@ -68,15 +61,9 @@ export function combineRows(rows: LoadResult[]): LoadResult {
       }
     }
   return {
-    durationSec,
-    messages,
-    msgsPerSec: messages / durationSec,
-    bytesPerSec: bytes / durationSec,
+    ...measuredFigures(messages, bytes, durationSec, corrected, open ? uncorrected : null),
     errors,
     integrity,
-    latencyUs: open ? { ...c, corrected: c, uncorrected: summarise(uncorrected) } : c,
-    histogram: encodeHistogram(corrected),
-    ...(open ? { histogramUncorrected: encodeHistogram(uncorrected) } : {}),
     rate: { asked: rows[0].rate.asked, sent: weighted((r) => r.rate.sent), achieved: weighted((r) => r.rate.achieved) },
     pacing: null,
     perConnection,

@@ -138,12 +138,14 @@ function startProcessMode(cfg: ServerConfig): RunningServer {
 async function startThreadWorkers(cfg: ServerConfig): Promise<RunningServer> {
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const ctl = new Int32Array(control);
-  const claims = new SharedArrayBuffer(4 * CLAIM_SLOTS);
   const inits: EchoWorkerInit[] = [];
   let port = cfg.port;
   let shared = -1;
   const singleEpolls: number[] = [];
   const sharedEventQueue = cfg.backend === "vpp" && cfg.mode === "single" && cfg.workers > 1;
+  // The claims serve only VppSingleEchoLoop (one shared event queue); the
+  // plain echo loop gets a one-slot buffer it never reads.
+  const claims = new SharedArrayBuffer(sharedEventQueue ? 4 * CLAIM_SLOTS : 4);
   if (cfg.mode === "single") {
     ({ handle: shared, port } = listenTcpAnyPort({ host: cfg.host, port: cfg.port }, cfg.backend));
     for (let i = 0; i < cfg.workers; i++) singleEpolls.push(check("vlsb_epoll_create", raw.vlsb_epoll_create()));
