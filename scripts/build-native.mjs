@@ -9,6 +9,7 @@
 //   node scripts/build-native.mjs --variant tsan  ThreadSanitizer build
 //   node scripts/build-native.mjs --variant nolocks  locking compiled out (bench only)
 //   node scripts/build-native.mjs --tests         also the C tests (native/test/*.c)
+//   (buildNative({ tests: ["fork_workers"] }) builds only the C tests named)
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -76,7 +77,8 @@ function cc(v, args) {
   if (r.status !== 0) throw new Error(`native build failed (${v.cc} exited ${r.status})`);
 }
 
-/** Builds what is stale for a variant; returns the library path. */
+/** Builds what is stale for a variant; returns the library path. `tests`:
+ * true for every C test, or the names of some (e.g. "fork_workers"). */
 export function buildNative({ variant = "release", tests = false, quiet = false } = {}) {
   const v = VARIANTS[variant];
   if (!v) throw new Error(`unknown variant '${variant}'`);
@@ -100,7 +102,8 @@ export function buildNative({ variant = "release", tests = false, quiet = false 
     }
   }
   if (tests) {
-    for (const t of list(join(nat, "test"), ".c")) {
+    const wanted = (t) => tests === true || tests.includes(t.split("/").pop().replace(/\.c$/, ""));
+    for (const t of list(join(nat, "test"), ".c").filter(wanted)) {
       const bin = join(out, "test_" + t.split("/").pop().replace(/\.c$/, ""));
       if (stale(bin, [t, ...core, ...hdrs, ...list(join(nat, "test"), ".h")])) {
         say(`compiling ${bin}`);

@@ -29,7 +29,11 @@
  * does neither: a session of another worker is EBADFD, as in VLS. Those two
  * still take the spool read lock in single mode, because our VCL pool can
  * grow under a concurrent create. */
-enum op_class { OP_READ, OP_WRITE, OP_XPOLL, OP_SPOOL, OP_MIGRATE_ONLY, OP_UNGUARDED };
+enum op_class { OP_READ, OP_WRITE, OP_XPOLL, OP_SPOOL, OP_MIGRATE_ONLY, OP_UNGUARDED, OP_EPOLL_CTL };
+/* The lock counters' name of an op class (locks.h lock_op; lock_op_names
+ * in counters.c lists them in this order after "other"). OP_EPOLL_CTL is
+ * only counted: epoll_ctl has a guard of its own (vls_epoll.c). */
+#define LOCK_OP_OF(op) ((op) + 1)
 
 typedef struct {
   vls_session_t *v;
@@ -37,6 +41,7 @@ typedef struct {
   uint8_t dlock; /* pool rlock + session lock held */
   uint8_t mq;    /* single-mode mq mutex held */
   uint8_t spool; /* 1: spool rlock, 2: spool wlock */
+  uint8_t op;    /* LOCK_OP_OF(the call's op class), for the lock counters */
 } call_t;
 
 extern uint32_t vls_epoch; /* bumped by every app init: stale thread state is re-detected */
@@ -150,6 +155,7 @@ static inline int guard(call_t *c, int op) {
 /* Common prologue: detect, lookup with dlock, guard. */
 static inline int call_begin(call_t *c, int h, int op) {
   memset(c, 0, sizeof *c);
+  c->op = (uint8_t)LOCK_OP_OF(op);
   int rv = detect();
   if (rv < 0)
     return rv;

@@ -42,6 +42,9 @@ static int vls_new(uint32_t w, uint32_t sidx, uint32_t sgen, int fd, int nonbloc
 static void spool_begin(call_t *c) {
   memset(c, 0, sizeof *c);
   c->dlock = (uint8_t)locks_needed(); /* only records that locking is on */
+  c->op = (uint8_t)LOCK_OP_OF(OP_SPOOL);
+  if (c->dlock)
+    lock_op = c->op; /* the new VLS session's pool lock (vls_new) counts here too */
   if (vlsm.mode != VLSB_MODE_THREAD && c->dlock)
     vls_acq_mode_locks(c, OP_SPOOL);
   c->dlock = 0;
@@ -226,9 +229,12 @@ int vls_close(int h) {
   call_t c;
   memset(&c, 0, sizeof c);
   c.h = h;
+  c.op = (uint8_t)LOCK_OP_OF(OP_SPOOL);
   c.dlock = (uint8_t)locks_needed();
-  if (c.dlock)
+  if (c.dlock) {
+    lock_op = c.op;
     rw_rlock(&vlsm.pool_lock, LK_POOL);
+  }
   uint32_t idx;
   c.v = lookup(h, &idx);
   if (!c.v) {

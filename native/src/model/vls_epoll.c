@@ -43,6 +43,7 @@ int vls_epoll_ctl(int ep, int op, int h, uint32_t events, uint32_t data) {
   if (rv < 0)
     return rv;
   memset(&c, 0, sizeof c);
+  c.op = (uint8_t)LOCK_OP_OF(OP_EPOLL_CTL);
   /* Bad epoll handle: EBADFD with the pool lock released (spec 6). */
   if ((rv = get_w_dlock(&c, ep)) < 0)
     return rv;

@@ -9,6 +9,7 @@
 #include "vls_call.h"
 
 int vls_get_w_dlock_locked(call_t *c, int h) {
+  lock_op = c->op; /* the locks from here on count for this call's class */
   c->dlock = 1;
   rw_rlock(&vlsm.pool_lock, LK_POOL);
   c->v = lookup(h, 0);

@@ -19,8 +19,12 @@ counters_shm_t *cnt;
 const char *const lock_class_names[LK_N_CLASSES] = {
     "pool", "session", "handle_map", "spool", "mq", "worker_rpc", "shared_data",
 };
+const char *const lock_op_names[LOCK_OPS] = {
+    "other", "read", "write", "poll", "pool_change", "migrate_only", "unguarded", "epoll_ctl",
+};
 lock_stats_slot_t lock_stats[LOCK_SLOTS];
 _Thread_local int lock_slot;
+_Thread_local int lock_op;
 
 int counters_map(void) {
   if (cnt)
@@ -89,6 +93,20 @@ int counters_json(char *buf, int cap, int backend, int mode) {
   for (int c = 0; c < LK_N_CLASSES; c++)
     jp(&j, "%s\"%s\":{\"acquired\":%llu,\"contended\":%llu}", c ? "," : "", lock_class_names[c],
        (unsigned long long)acq[c], (unsigned long long)con[c]);
+  /* Per operation: each class's [shared, exclusive] acquisitions. */
+  jp(&j, "},\"lockOps\":{");
+  for (int o = 0; o < LOCK_OPS; o++) {
+    jp(&j, "%s\"%s\":{", o ? "," : "", lock_op_names[o]);
+    for (int c = 0; c < LK_N_CLASSES; c++) {
+      uint64_t k[2] = {0, 0};
+      for (int s = 0; s < LOCK_SLOTS; s++)
+        for (int x = 0; x < 2; x++)
+          k[x] += __atomic_load_n(&lock_stats[s].by_op[o][c][x], __ATOMIC_RELAXED);
+      jp(&j, "%s\"%s\":[%llu,%llu]", c ? "," : "", lock_class_names[c], (unsigned long long)k[0],
+         (unsigned long long)k[1]);
+    }
+    jp(&j, "}");
+  }
   jp(&j, "},\"workers\":[");
   int first = 1;
   /* Relaxed atomic loads: other threads (and forked workers) bump these

@@ -47,26 +47,38 @@ enum lock_class {
 
 extern const char *const lock_class_names[LK_N_CLASSES];
 
+/* The operation a lock is taken for, as the model's call guard names it
+ * (vls_call.h: its op class + 1; 0 for anything outside a session call),
+ * so the counters show which lock, shared or exclusive, each operation
+ * class takes. */
+#define LOCK_OPS 8
+extern const char *const lock_op_names[LOCK_OPS];
+
 #define LOCK_SLOTS 64
 typedef struct {
   uint64_t acq[LK_N_CLASSES];
   uint64_t contended[LK_N_CLASSES];
+  uint64_t by_op[LOCK_OPS][LK_N_CLASSES][2]; /* [op][class][0: shared, 1: exclusive] */
   char pad[64];
 } lock_stats_slot_t;
 
 extern lock_stats_slot_t lock_stats[LOCK_SLOTS];
 extern _Thread_local int lock_slot;
+extern _Thread_local int lock_op; /* the calling thread's current operation (LOCK_OPS) */
 
 /* Relaxed atomic load + store, not an atomic add: a slot has one writer
  * (its thread), and on x86 these are the plain mov/add/mov of "++"; they
  * only keep the counters JSON's concurrent reads race-free. */
 #define LOCK_STAT_INC(x) __atomic_store_n(&(x), __atomic_load_n(&(x), __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED)
-static inline void lock_count(int cls, int contended) {
+static inline void lock_count_kind(int cls, int contended, int exclusive) {
   lock_stats_slot_t *s = &lock_stats[lock_slot];
   LOCK_STAT_INC(s->acq[cls]);
   if (contended)
     LOCK_STAT_INC(s->contended[cls]);
+  LOCK_STAT_INC(s->by_op[lock_op][cls][exclusive]);
 }
+/* An exclusive acquisition (mutex, spinlock, rwlock for writing). */
+static inline void lock_count(int cls, int contended) { lock_count_kind(cls, contended, 1); }
 
 /* Lock-debug builds (VLSB_LOCK_DEBUG, variant "debug") record which thread
  * holds which lock, so a hung test can dump the owners (SIGUSR2, see
@@ -150,7 +162,7 @@ static inline void rw_rlock(rwlock_t *l, int cls) {
       break;
     atomic_fetch_sub(&l->readers, 1);
   }
-  lock_count(cls, contended);
+  lock_count_kind(cls, contended, 0);
   lock_debug_acquired(l, cls, 'r');
 }
 
