@@ -23,6 +23,8 @@ export class LoadConnection {
   added = false;
   /** Closed loop: it was selected inside the measured window. */
   measured = false;
+  /** When it was selected (a first byte that cannot go within --timeout is an error). */
+  selectedNs = 0;
   /** Bytes of it written so far, and its size. */
   off = 0;
   size = 0;

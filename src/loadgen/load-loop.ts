@@ -36,6 +36,15 @@ import { noIntegrity, type LoadWorkerInit, type LoadWorkerResult, type ErrorCoun
 export { RING_MAX } from "./load-connection.ts";
 
 const MAX_EVENTS = 256;
+
+/** Errnos of a connect that failed (a write may be the first call to see it). */
+const CONNECT_ERRNOS = new Set<number>([Errno.ECONNREFUSED, Errno.ETIMEDOUT, Errno.EHOSTUNREACH, Errno.ENETUNREACH, Errno.EADDRNOTAVAIL]);
+
+/** The error kind of a failed write: a reset or a closed peer is counted as `read` (as a read would see it), a failed connect as `connect`. */
+function writeErrorKind(errno: number): keyof ErrorCounts {
+  if (errno === Errno.ECONNRESET || errno === Errno.EPIPE) return "read";
+  return CONNECT_ERRNOS.has(errno) ? "connect" : "write";
+}
 const READ_BUF = 64 * 1024;
 
 /** Runs warm-up, measurement and drain; posts a tick per second; returns the worker's result. */
@@ -172,6 +181,7 @@ export class LoadLoop implements ModeLoop {
     const t = this.mode.select(conn, this);
     if (t < 0) return -1;
     conn.writing = true;
+    conn.selectedNs = t;
     conn.added = false;
     conn.off = 0;
     conn.size = messageSize(this.init.sizeLo, this.init.sizeHi, conn.global, ring.next);
@@ -219,7 +229,7 @@ export class LoadLoop implements ModeLoop {
       } else if (w === -Errno.EAGAIN) {
         return this.interest(conn, true);
       } else {
-        return this.kill(conn, "write", `write: ${errnoName(-w)}`);
+        return this.kill(conn, writeErrorKind(-w), `write: ${errnoName(-w)}`);
       }
     }
   }
@@ -260,6 +270,7 @@ export class LoadLoop implements ModeLoop {
       if (s === ACTIVE) {
         const oldest = conn.ring.oldestSentAt();
         if (oldest >= 0 && now - oldest > timeoutSec * 1e9) this.kill(conn, "timeout", `timeout: connection ${conn.global} waited ${timeoutSec}s for an echo`);
+        else if (conn.writing && !conn.added && now - conn.selectedNs > timeoutSec * 1e9) this.kill(conn, "timeout", `timeout: connection ${conn.global} could not write for ${timeoutSec}s`);
       } else if (s === CONNECTING && now - this.o.connectStartNs[conn.index] > connectTimeoutSec * 1e9) {
         this.kill(conn, "connect", `connect: timed out after ${connectTimeoutSec}s`);
       }
@@ -284,7 +295,7 @@ export class LoadLoop implements ModeLoop {
     if (s === DEAD) return;
     const conn = this.conns[c];
     if (s === CONNECTING) {
-      if (ev & (EPOLLERR | EPOLLHUP)) return this.kill(conn, "connect", `connect: refused or unreachable (${this.init.host}:${this.init.port})`);
+      if (ev & (EPOLLERR | EPOLLHUP)) return this.kill(conn, "connect", `connect: refused, unreachable or reset (${this.init.host}:${this.init.port})`);
       this.state[c] = ACTIVE;
       return this.trySend(conn);
     }

@@ -5,7 +5,7 @@ import type { SparseCounts } from "./recorder.ts";
 export interface ErrorCounts {
   /** connect failed, was refused, or timed out */
   connect: number;
-  /** reset, unexpected end of stream, or a failed read */
+  /** reset (seen by a read or a write), unexpected end of stream, or a failed read */
   read: number;
   /** a failed write */
   write: number;

@@ -210,14 +210,26 @@ int vcl_connect(vcl_worker_t *wrk, uint32_t idx, const uint8_t *ep) {
 }
 
 /* A pending non-blocking connect that the socket says is done becomes
- * READY; returns 1 then, 0 while it is still in progress or failed. */
+ * READY; returns 1 then, 0 while it is still in progress, or the negative
+ * errno of a connect that failed or was reset right after the handshake
+ * (the socket's SO_ERROR; -ECONNRESET once that has been taken). A failed
+ * one stays CONNECTING, so every later call fails the same way rather
+ * than waiting (-EAGAIN) for a connect that will never finish. */
 static int connect_finished(vcl_session_t *s) {
   struct pollfd p = {.fd = s->fd, .events = POLLOUT};
-  if (poll(&p, 1, 0) == 1 && !(p.revents & (POLLERR | POLLHUP))) {
-    s->state = VCL_S_READY;
-    return 1;
+  if (poll(&p, 1, 0) != 1)
+    return 0;
+  if (p.revents & (POLLERR | POLLHUP)) {
+    int err = 0;
+    socklen_t l = sizeof err;
+    if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+      err = errno;
+    return -(err ? err : ECONNRESET);
   }
-  return 0;
+  if (!(p.revents & POLLOUT))
+    return 0;
+  s->state = VCL_S_READY;
+  return 1;
 }
 
 /* Checks common to read and write: a connected data session (a pending
@@ -228,8 +240,11 @@ static int io_session(vcl_worker_t *wrk, uint32_t idx, const void *buf, int len,
     return -EBADFD;
   if (len < 0 || (!buf && len))
     return -EINVAL;
-  if (s->state == VCL_S_CONNECTING && !connect_finished(s))
-    return -EAGAIN;
+  if (s->state == VCL_S_CONNECTING) {
+    int rv = connect_finished(s);
+    if (rv <= 0)
+      return rv < 0 ? rv : -EAGAIN;
+  }
   if (s->state != VCL_S_READY)
     return -ENOTCONN;
   *out = s;
