@@ -105,6 +105,13 @@ static int ensure_fd(vcl_session_t *s, int family) {
   return 0;
 }
 
+/* The address of endpoint ep, and s's fd of that address family (opened
+ * now if s has none yet): the common start of bind and connect. */
+static int endpoint_fd(vcl_session_t *s, const uint8_t *ep, struct sockaddr_storage *ss, unsigned *len) {
+  int rv = ep_to_sockaddr(ep, ss, len);
+  return rv ? rv : ensure_fd(s, ss->ss_family);
+}
+
 int vcl_bind(vcl_worker_t *wrk, uint32_t idx, const uint8_t *ep) {
   vcl_session_t *s = vcl_session_get(wrk, idx);
   if (!s || s->state == VCL_S_VEP)
@@ -113,10 +120,8 @@ int vcl_bind(vcl_worker_t *wrk, uint32_t idx, const uint8_t *ep) {
     return -EINVAL;
   struct sockaddr_storage ss;
   unsigned len;
-  int rv = ep_to_sockaddr(ep, &ss, &len);
+  int rv = endpoint_fd(s, ep, &ss, &len);
   if (rv)
-    return rv;
-  if ((rv = ensure_fd(s, ss.ss_family)))
     return rv;
   int one = 1;
   setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -193,10 +198,8 @@ int vcl_connect(vcl_worker_t *wrk, uint32_t idx, const uint8_t *ep) {
     return -EINVAL;
   struct sockaddr_storage ss;
   unsigned len;
-  int rv = ep_to_sockaddr(ep, &ss, &len);
+  int rv = endpoint_fd(s, ep, &ss, &len);
   if (rv)
-    return rv;
-  if ((rv = ensure_fd(s, ss.ss_family)))
     return rv;
   if (connect(s->fd, (struct sockaddr *)&ss, len) == 0) {
     s->state = VCL_S_READY;
